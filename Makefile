@@ -1,0 +1,50 @@
+# The README's two commands: `make demo` and `make test`. Everything is installed into .venv
+# from this project's own files (pyproject.toml, pinned by requirements/constraints.txt).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+CONSTRAINTS := requirements/constraints.txt
+
+# An example patient: post-operative, unilateral swollen tender calf.
+DEMO_PATIENT := age=65_plus onset=gradual side=unilateral exertion=unrelated swelling=yes \
+	calf_tenderness=yes recent_immobilization=yes trauma=no
+
+.PHONY: demo test lint typecheck pytest bench constraints clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade "pip>=25.1"
+
+$(VENV)/.demo-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install -q -c $(CONSTRAINTS) -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install -q -c $(CONSTRAINTS) -e . --group dev
+	touch $@ $(VENV)/.demo-installed
+
+## demo: diagnose an example patient on the tables shipped with calfdx
+demo: $(VENV)/.demo-installed
+	$(BIN)/calfdx diagnose $(DEMO_PATIENT)
+
+## test: lint, type-check, and run every test (doctests, CLI, wheel install)
+test: lint typecheck pytest
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy
+
+pytest: $(VENV)/.test-installed
+	$(BIN)/pytest
+
+## constraints: re-pin every dependency to what is installed in .venv now
+constraints: $(VENV)/.test-installed
+	$(PIP) freeze --exclude-editable --exclude calfdx > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,70 @@
+"""calfdx: Bayesian differential diagnosis of calf pain, with a DVT alert.
+
+calfdx supports clinical decisions; it does not make them.
+
+The knowledge base is a set of CSV tables (``priors/``): the prior prevalence of each cause
+of calf pain, and the probability of each finding given each cause, every number with its
+source. calfdx builds a Bayesian network from them and answers exactly.
+
+Examples
+--------
+>>> import calfdx
+>>> result = calfdx.diagnose(onset="sudden", pop_sensation="yes", thompson_test="positive")
+>>> result.top_cause
+'achilles_rupture'
+"""
+
+from __future__ import annotations
+
+import contextlib as _contextlib
+
+from ._exceptions import (
+    CalfdxError,
+    CalfdxWarning,
+    DuplicateFindingError,
+    EvidenceError,
+    ImpossibleEvidenceError,
+    InvalidOptionError,
+    TableError,
+    TableProblem,
+    UnknownFindingError,
+    UnknownStateError,
+)
+from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
+from ._results import DISCLAIMER, Diagnosis
+from ._tables import DEFAULT_SETTING, Cause, Finding, Source, table_problems
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_DVT_THRESHOLD",
+    "DEFAULT_SETTING",
+    "DISCLAIMER",
+    "CalfdxError",
+    "CalfdxWarning",
+    "Cause",
+    "Diagnosis",
+    "DuplicateFindingError",
+    "EvidenceError",
+    "Finding",
+    "ImpossibleEvidenceError",
+    "InvalidOptionError",
+    "Model",
+    "Source",
+    "TableError",
+    "TableProblem",
+    "UnknownFindingError",
+    "UnknownStateError",
+    "__version__",
+    "diagnose",
+    "findings",
+    "load_model",
+    "table_problems",
+]
+
+# Show public objects as calfdx.X rather than calfdx._module.X in reprs and docs.
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("calfdx._"):
+        with _contextlib.suppress(AttributeError, TypeError):
+            _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,420 @@
+"""The immutable :class:`Model`: validated tables, a compiled engine and the DVT threshold."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+import numpy as np
+import pandas as pd
+
+from ._exceptions import InvalidOptionError
+from ._inference import Engine, FindingValue, check_threshold, normalize_evidence
+from ._network import build_network
+from ._results import Diagnosis
+from ._tables import DEFAULT_SETTING, DVT, Cause, Finding, Source, Tables, read_tables
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from pgmpy.models import DiscreteBayesianNetwork
+
+__all__ = ["DEFAULT_DVT_THRESHOLD", "Model", "diagnose", "findings", "load_model"]
+
+#: Default DVT alert threshold: the alert fires when P(DVT | findings) >= 0.02.
+#:
+#: 2% is the post-test probability below which DVT work-up may stop: a diagnostic strategy
+#: is accepted as safe when at most about 2% of the patients it leaves untreated have VTE in
+#: follow-up (Geersing et al., BMJ 2014;348:g1340: failure rate of Wells-unlikely plus a
+#: negative D-dimer 1.2%, with "up to 2%" usually deemed acceptable). Above 2%, DVT is not
+#: excluded and needs objective testing. A missed DVT costs far more than a needless
+#: D-dimer or ultrasound, so the threshold sits at the exclusion level, not at a
+#: "DVT likely" level. See the README for the full rationale.
+DEFAULT_DVT_THRESHOLD: Final = 0.02
+
+
+class Model:
+    """A calf-pain network: validated tables, their compiled engine and a DVT threshold.
+
+    Create one with :func:`load_model`. A model is immutable: methods that change something
+    (such as :meth:`with_dvt_threshold`) return a new model. One model may serve many
+    threads at once.
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> model = calfdx.load_model()
+    >>> model
+    <Model setting='primary_care' causes=23 findings=28 dvt_threshold=0.02 tables=...>
+    >>> model.diagnose(onset="sudden", pop_sensation="yes", thompson_test="positive").top_cause
+    'achilles_rupture'
+    """
+
+    __slots__ = (
+        "_cause_ids",
+        "_dvt_index",
+        "_dvt_threshold",
+        "_engine",
+        "_findings",
+        "_labels",
+        "_tables",
+        "_urgency",
+    )
+
+    _tables: Tables
+    _engine: Engine
+    _dvt_threshold: float
+    _cause_ids: np.ndarray[Any, np.dtype[np.str_]]
+    _dvt_index: int
+    _findings: Mapping[str, Finding]
+    _labels: Mapping[str, str]
+    _urgency: Mapping[str, str]
+
+    def __init__(
+        self,
+        tables: Tables,
+        *,
+        dvt_threshold: float = DEFAULT_DVT_THRESHOLD,
+        _engine: Engine | None = None,
+    ) -> None:
+        if not isinstance(tables, Tables):
+            msg = "Create a Model with calfdx.load_model(path), not Model(...) directly."
+            raise InvalidOptionError(msg)
+        engine = _engine if _engine is not None else Engine(tables)
+        cause_ids = [cause.id for cause in tables.causes]
+        setattr_ = object.__setattr__
+        setattr_(self, "_tables", tables)
+        setattr_(self, "_engine", engine)
+        setattr_(self, "_dvt_threshold", check_threshold(dvt_threshold))
+        setattr_(self, "_cause_ids", np.array(cause_ids))
+        setattr_(self, "_dvt_index", cause_ids.index(DVT))
+        setattr_(self, "_findings", MappingProxyType({f.id: f for f in tables.findings}))
+        setattr_(self, "_labels", MappingProxyType({c.id: c.label for c in tables.causes}))
+        setattr_(self, "_urgency", MappingProxyType({c.id: c.urgency for c in tables.causes}))
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        msg = f"Model is immutable; cannot set {name!r}. Use the with_* methods for a new model."
+        raise AttributeError(msg)
+
+    def __delattr__(self, name: str) -> NoReturn:
+        msg = f"Model is immutable; cannot delete {name!r}."
+        raise AttributeError(msg)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Model setting={self.setting!r} causes={len(self.causes)} "
+            f"findings={len(self._findings)} dvt_threshold={self._dvt_threshold:g} "
+            f"tables={self.content_hash[:12]}>"
+        )
+
+    # ---------------------------------------------------------------- description
+    @property
+    def causes(self) -> tuple[Cause, ...]:
+        """The causes, in table order, each with its label, urgency and description."""
+        return self._tables.causes
+
+    @property
+    def findings(self) -> Mapping[str, Finding]:
+        """The vocabulary: finding id → :class:`Finding` (states, category, question)."""
+        return self._findings
+
+    @property
+    def setting(self) -> str:
+        """The setting whose priors this model uses."""
+        return self._tables.setting
+
+    @property
+    def settings(self) -> tuple[str, ...]:
+        """Every setting the prior table defines."""
+        return self._tables.settings
+
+    @property
+    def dvt_threshold(self) -> float:
+        """The default DVT alert threshold of this model."""
+        return self._dvt_threshold
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 of the table files this model was built from."""
+        return self._tables.content_hash
+
+    @property
+    def source(self) -> str:
+        """The folder the tables were read from."""
+        return self._tables.source
+
+    @property
+    def sources(self) -> Mapping[str, Source]:
+        """The cited works, by source id."""
+        return self._tables.sources
+
+    @property
+    def prior(self) -> pd.Series:
+        """The prior of each cause in this model's setting (a new Series)."""
+        return pd.Series(
+            self._tables.prior.copy(),
+            index=pd.Index(list(self._labels), name="cause"),
+            name="prior",
+        )
+
+    @property
+    def priors(self) -> pd.DataFrame:
+        """Every row of ``priors.csv`` (all settings), with sources (a copy)."""
+        return self._tables.priors_frame.copy()
+
+    @property
+    def likelihoods(self) -> pd.DataFrame:
+        """Every row of ``likelihoods.csv``, with sources (a copy)."""
+        return self._tables.likelihoods_frame.copy()
+
+    # ---------------------------------------------------------------- inference
+    def diagnose(
+        self,
+        findings: Mapping[str, FindingValue] | None = None,
+        /,
+        *,
+        dvt_threshold: float | None = None,
+        **more_findings: FindingValue,
+    ) -> Diagnosis:
+        r"""Return the posterior of every cause and the DVT alert for one patient.
+
+        Parameters
+        ----------
+        findings : Mapping[str, str | bool | None], optional
+            Finding id → state. Yes/no findings also take ``True``/``False``; ``None``, NaN
+            or ``"unknown"`` mean unknown. A finding not given is unknown and marginalised,
+            never taken as absent.
+        dvt_threshold : float, optional
+            The alert threshold in [0, 1]; default: the model's (see
+            :data:`calfdx.DEFAULT_DVT_THRESHOLD`).
+        **more_findings : str | bool | None
+            Findings given as keywords, e.g. ``swelling="yes"``.
+
+        Returns
+        -------
+        Diagnosis
+            The ranked posterior, the DVT probability and alert, and what produced them.
+
+        Raises
+        ------
+        EvidenceError
+            An unknown finding or state, a value of the wrong type, a finding given twice
+            (subclasses say which), or evidence impossible under the model.
+        InvalidOptionError
+            A threshold outside [0, 1].
+
+        Notes
+        -----
+        Exact inference in a naive Bayes network (findings independent given the cause):
+
+        .. math::
+
+            P(c \mid e) \propto P(c) \prod_{f \in e} P(f = e_f \mid c)
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> result = model.diagnose({"side": "unilateral"}, swelling=True)
+        >>> result.findings
+        mappingproxy({'side': 'unilateral', 'swelling': 'yes'})
+        >>> result.dvt_alert
+        True
+        """
+        threshold = (
+            self._dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
+        )
+        evidence = normalize_evidence(self._findings, findings, more_findings)
+        probabilities = self._engine.posterior(evidence)
+        order = np.argsort(-probabilities, kind="stable")
+        dvt_probability = float(probabilities[self._dvt_index])
+        return Diagnosis(
+            posterior=MappingProxyType(
+                dict(
+                    zip(
+                        self._cause_ids[order].tolist(),
+                        probabilities[order].tolist(),
+                        strict=True,
+                    )
+                )
+            ),
+            dvt_probability=dvt_probability,
+            dvt_alert=bool(dvt_probability >= threshold),
+            dvt_threshold=threshold,
+            findings=MappingProxyType(evidence),
+            unobserved=tuple(name for name in self._findings if name not in evidence),
+            labels=self._labels,
+            urgency=self._urgency,
+            setting=self._tables.setting,
+            tables_hash=self._tables.content_hash,
+            calfdx_version=__version__,
+        )
+
+    # ---------------------------------------------------------------- new models, escape hatch
+    def with_dvt_threshold(self, dvt_threshold: float) -> Model:
+        """Return a copy of this model whose default DVT alert threshold is ``dvt_threshold``.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> calfdx.load_model().with_dvt_threshold(0.05).dvt_threshold
+        0.05
+        """
+        return Model(self._tables, dvt_threshold=dvt_threshold, _engine=self._engine)
+
+    def to_pgmpy(self) -> DiscreteBayesianNetwork:
+        """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.
+
+        Changing the returned network does not change the model. The root node is
+        ``"cause"``; each finding is a child of it.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> network = calfdx.load_model().to_pgmpy()
+        >>> network.check_model()
+        True
+        >>> sorted(network.get_children("cause"))[:3]
+        ['active_cancer', 'age', 'back_pain']
+        """
+        return build_network(self._tables)
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped(setting: str, dvt_threshold: float) -> Model:
+    return Model(read_tables(None, setting=setting), dvt_threshold=dvt_threshold)
+
+
+def load_model(
+    path: str | Path | Traversable | None = None,
+    *,
+    setting: str = DEFAULT_SETTING,
+    dvt_threshold: float = DEFAULT_DVT_THRESHOLD,
+) -> Model:
+    """Load a folder of tables and return an immutable :class:`Model`.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A folder holding ``sources.csv``, ``causes.csv``, ``findings.csv``, ``priors.csv``
+        and ``likelihoods.csv`` (see ``priors/README.md``). Default: the tables shipped
+        with calfdx (loaded once, then shared).
+    setting : str, default="primary_care"
+        Which setting's priors to use (a value of the ``setting`` column of ``priors.csv``).
+    dvt_threshold : float, default=DEFAULT_DVT_THRESHOLD
+        The model's default DVT alert threshold, in [0, 1].
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    TableError
+        Listing every problem in the tables, with file, line and column.
+    InvalidOptionError
+        An unknown setting or a threshold outside [0, 1].
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> model = calfdx.load_model()
+    >>> model.setting, len(model.causes), "dvt" in [c.id for c in model.causes]
+    ('primary_care', 23, True)
+    """
+    threshold = check_threshold(dvt_threshold)
+    if not isinstance(setting, str):
+        msg = f"setting must be a string. Got {setting!r} instead."
+        raise InvalidOptionError(msg)
+    if path is None:
+        return _shipped(setting, threshold)
+    return Model(read_tables(path, setting=setting), dvt_threshold=threshold)
+
+
+def diagnose(
+    findings: Mapping[str, FindingValue] | None = None,
+    /,
+    *,
+    model: Model | None = None,
+    dvt_threshold: float | None = None,
+    **more_findings: FindingValue,
+) -> Diagnosis:
+    """Return the posterior of every cause of calf pain and the DVT alert for one patient.
+
+    calfdx supports clinical decisions; it does not make them.
+
+    Parameters
+    ----------
+    findings : Mapping[str, str | bool | None], optional
+        Finding id → state (see :func:`findings` for the vocabulary). Yes/no findings also
+        take ``True``/``False``; ``None``, NaN or ``"unknown"`` mean unknown. A finding not
+        given is unknown and marginalised, never taken as absent.
+    model : Model, optional
+        The model to use; default: the tables shipped with calfdx.
+    dvt_threshold : float, optional
+        The alert threshold in [0, 1]; default: the model's
+        (:data:`DEFAULT_DVT_THRESHOLD` = 0.02).
+    **more_findings : str | bool | None
+        Findings given as keywords, e.g. ``swelling="yes"``.
+
+    Returns
+    -------
+    Diagnosis
+        ``posterior`` (every cause, descending, summing to 1), ``dvt_probability``,
+        ``dvt_alert``, and what produced them.
+
+    Raises
+    ------
+    EvidenceError
+        An unknown finding or state, a wrong value type, a finding given twice, or evidence
+        impossible under the model (subclasses say which).
+    InvalidOptionError
+        A threshold outside [0, 1], or ``model`` that is not a :class:`Model`.
+
+    See Also
+    --------
+    load_model : load tables (another folder, another setting, another threshold).
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> result = calfdx.diagnose(
+    ...     age="65_plus", side="unilateral", swelling="yes", recent_immobilization="yes"
+    ... )
+    >>> result.top_cause, result.dvt_alert
+    ('dvt', True)
+    >>> round(sum(result.posterior.values()), 12)
+    1.0
+    """
+    if model is None:
+        model = load_model()
+    elif not isinstance(model, Model):
+        msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
+        raise InvalidOptionError(msg)
+    return model.diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
+
+
+def findings(model: Model | None = None) -> Mapping[str, Finding]:
+    """Return the vocabulary: finding id → :class:`Finding` (states, category, question).
+
+    Parameters
+    ----------
+    model : Model, optional
+        Default: the tables shipped with calfdx.
+
+    Returns
+    -------
+    Mapping[str, Finding]
+        In table order.
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> vocabulary = calfdx.findings()
+    >>> vocabulary["exertion"].states
+    ('during', 'after', 'unrelated')
+    """
+    return (model or load_model()).findings

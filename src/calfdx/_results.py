@@ -1,0 +1,254 @@
+"""The result of a diagnosis: a frozen record of raw numbers, with views for people and code."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import pandas as pd
+
+from ._exceptions import InvalidOptionError
+
+__all__ = ["DISCLAIMER", "Diagnosis"]
+
+#: Shown with every result and every alert.
+DISCLAIMER: Final = (
+    "calfdx supports clinical decisions; it does not make them. Its probabilities are not a "
+    "diagnosis: a clinician must assess the patient."
+)
+# __str__ lists causes until this much probability is shown (and at least _MIN_SHOWN of them).
+_SHOWN_MASS: Final = 0.995
+_MIN_SHOWN: Final = 5
+
+
+def _percent(p: float) -> str:
+    if p >= 0.1:
+        return f"{100 * p:.0f}%"
+    if p >= 0.001:
+        return f"{100 * p:.1f}%"
+    return "<0.1%"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Diagnosis:
+    """The posterior probability of every cause, and the DVT alert, for one patient.
+
+    Results are returned by :func:`calfdx.diagnose`; they keep raw (unrounded) numbers and
+    describe themselves: the threshold, the findings used, the findings left unobserved
+    (marginalised, never assumed absent), the tables' content hash and the calfdx version.
+
+    Attributes
+    ----------
+    posterior : Mapping[str, float]
+        Cause id → P(cause | findings), in descending order of probability; sums to 1.
+    dvt_probability : float
+        P(dvt | findings).
+    dvt_alert : bool
+        ``dvt_probability >= dvt_threshold``: DVT is not excluded and needs objective testing.
+    dvt_threshold : float
+        The threshold the alert used.
+    findings : Mapping[str, str]
+        The findings used (finding → state), in vocabulary order.
+    unobserved : tuple of str
+        The findings not given, marginalised over.
+    labels : Mapping[str, str]
+        Cause id → human label.
+    urgency : Mapping[str, str]
+        Cause id → urgency level of the cause (``emergency``, ``same_day``, ``routine``,
+        ``self_care``).
+    setting : str
+        The setting of the priors used (e.g. ``"primary_care"``).
+    tables_hash : str
+        SHA-256 of the tables' files: which numbers produced this result.
+    calfdx_version : str
+        The calfdx version that produced this result.
+    """
+
+    posterior: Mapping[str, float]
+    dvt_probability: float
+    dvt_alert: bool
+    dvt_threshold: float
+    findings: Mapping[str, str]
+    unobserved: tuple[str, ...]
+    labels: Mapping[str, str] = field(compare=False)
+    urgency: Mapping[str, str] = field(compare=False)
+    setting: str
+    tables_hash: str
+    calfdx_version: str
+
+    # ---------------------------------------------------------------- derived values
+    @property
+    def top_cause(self) -> str:
+        """The id of the most probable cause."""
+        return next(iter(self.posterior))
+
+    def top(self, k: int = 3) -> list[tuple[str, float]]:
+        """Return the ``k`` most probable causes as ``(cause, probability)`` pairs.
+
+        Parameters
+        ----------
+        k : int, default=3
+            How many causes; at most the number of causes.
+
+        Returns
+        -------
+        list of (str, float)
+            In descending order of probability.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> result = calfdx.diagnose(palpable_cord="yes", redness="yes", side="unilateral")
+        >>> result.top(1)[0][0]
+        'superficial_thrombophlebitis'
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            msg = f"k must be a positive integer. Got {k!r} instead."
+            raise InvalidOptionError(msg)
+        return list(self.posterior.items())[:k]
+
+    @property
+    def alert_message(self) -> str:
+        """A plain-language sentence about the DVT alert, with the disclaimer."""
+        p, t = _percent(self.dvt_probability), _percent(self.dvt_threshold)
+        if self.dvt_alert:
+            head = (
+                f"DVT ALERT: P(DVT) = {p}, at or above the alert threshold of {t}. DVT is not "
+                "excluded: assess with a validated pathway (Wells score, D-dimer, compression "
+                "ultrasound)."
+            )
+        else:
+            head = (
+                f"No DVT alert: P(DVT) = {p}, below the alert threshold of {t}. This is not a "
+                "test result: reassess if the symptoms change or worsen."
+            )
+        return f"{head} {DISCLAIMER}"
+
+    @property
+    def disclaimer(self) -> str:
+        """The decision-support disclaimer."""
+        return DISCLAIMER
+
+    # ---------------------------------------------------------------- views
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dictionary of the result (numbers unrounded).
+
+        Examples
+        --------
+        >>> import json, calfdx
+        >>> result = calfdx.diagnose(swelling="yes")
+        >>> data = json.loads(json.dumps(result.to_dict()))
+        >>> data["dvt_alert"], sorted(data)[:3]
+        (True, ['alert_message', 'calfdx_version', 'differential'])
+        """
+        return {
+            "top_cause": self.top_cause,
+            "posterior": dict(self.posterior),
+            "differential": [
+                {
+                    "cause": cause,
+                    "label": self.labels[cause],
+                    "urgency": self.urgency[cause],
+                    "probability": p,
+                }
+                for cause, p in self.posterior.items()
+            ],
+            "dvt_probability": self.dvt_probability,
+            "dvt_alert": self.dvt_alert,
+            "dvt_threshold": self.dvt_threshold,
+            "alert_message": self.alert_message,
+            "findings": dict(self.findings),
+            "unobserved": list(self.unobserved),
+            "setting": self.setting,
+            "tables_hash": self.tables_hash,
+            "calfdx_version": self.calfdx_version,
+            "disclaimer": DISCLAIMER,
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the differential as a DataFrame indexed by cause, most probable first.
+
+        Columns: ``label``, ``urgency``, ``probability`` (unrounded).
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> frame = calfdx.diagnose(back_pain="yes", numbness="yes").to_frame()
+        >>> list(frame.columns)
+        ['label', 'urgency', 'probability']
+        >>> bool(abs(frame["probability"].sum() - 1) < 1e-12)
+        True
+        """
+        causes = list(self.posterior)
+        frame = pd.DataFrame(
+            {
+                "label": [self.labels[c] for c in causes],
+                "urgency": [self.urgency[c] for c in causes],
+                "probability": list(self.posterior.values()),
+            },
+            index=pd.Index(causes, name="cause"),
+        )
+        return frame
+
+    def _shown(self) -> tuple[list[tuple[str, float]], float]:
+        shown: list[tuple[str, float]] = []
+        mass = 0.0
+        for cause, p in self.posterior.items():
+            if len(shown) >= _MIN_SHOWN and mass >= _SHOWN_MASS:
+                break
+            shown.append((cause, p))
+            mass += p
+        return shown, 1.0 - mass
+
+    def __repr__(self) -> str:
+        top = self.top_cause
+        return (
+            f"<Diagnosis top={top!r} p={self.posterior[top]:.2f} "
+            f"dvt_probability={self.dvt_probability:.3f} dvt_alert={self.dvt_alert}>"
+        )
+
+    def __str__(self) -> str:
+        shown, rest = self._shown()
+        width = max(len(self.labels[cause]) for cause, _ in shown)
+        lines = [f"calfdx differential diagnosis of calf pain (setting: {self.setting})"]
+        for rank, (cause, p) in enumerate(shown, start=1):
+            label = self.labels[cause].ljust(width)
+            lines.append(f"{rank:>3}. {label}  {_percent(p):>6}  [{self.urgency[cause]}]")
+        hidden = len(self.posterior) - len(shown)
+        if hidden:
+            lines.append(f"     ... {hidden} more causes, together {_percent(max(rest, 0.0))}")
+        lines.append("")
+        lines.append(self.alert_message)
+        given = ", ".join(f"{f}={s}" for f, s in self.findings.items()) or "none"
+        lines.append(f"Findings: {given}")
+        lines.append(f"Unobserved (marginalised): {len(self.unobserved)} findings")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        shown, rest = self._shown()
+        rows = "".join(
+            f"<tr><td>{rank}</td><td>{html.escape(self.labels[c])}</td>"
+            f"<td><code>{html.escape(c)}</code></td><td>{html.escape(self.urgency[c])}</td>"
+            f"<td style='text-align:right'>{_percent(p)}</td></tr>"
+            for rank, (c, p) in enumerate(shown, start=1)
+        )
+        hidden = len(self.posterior) - len(shown)
+        if hidden:
+            rows += (
+                f"<tr><td></td><td colspan='3'><i>{hidden} more causes</i></td>"
+                f"<td style='text-align:right'>{_percent(max(rest, 0.0))}</td></tr>"
+            )
+        colour = "#b00020" if self.dvt_alert else "#2e7d32"
+        given = ", ".join(f"{f}={s}" for f, s in self.findings.items()) or "none"
+        return (
+            "<div class='calfdx-diagnosis'>"
+            f"<p><b>calfdx differential</b> (setting: {html.escape(self.setting)})</p>"
+            "<table><thead><tr><th>#</th><th>Cause</th><th>id</th><th>Urgency</th>"
+            f"<th>P</th></tr></thead><tbody>{rows}</tbody></table>"
+            f"<p style='color:{colour}'><b>{html.escape(self.alert_message)}</b></p>"
+            f"<p><small>Findings: {html.escape(given)}. Unobserved (marginalised): "
+            f"{len(self.unobserved)}. Tables {self.tables_hash[:12]}, calfdx "
+            f"{html.escape(self.calfdx_version)}.</small></p></div>"
+        )

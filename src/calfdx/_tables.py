@@ -1,0 +1,713 @@
+"""Read and validate a folder of prior and likelihood tables.
+
+The CSV tables in ``priors/`` are the single source of truth (documented column by column in
+``priors/README.md``). This module reads them, checks every row, collects every problem with
+its file, line and column, and raises one :class:`~calfdx.TableError` listing them all. On
+success it returns an immutable :class:`Tables`: the vocabulary, the prior of each cause for
+one setting, and one likelihood matrix per finding, keyed by state and cause names (never by
+position in the file).
+
+Data flows one way: files → :class:`Tables` → network / compiled engine → results.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._exceptions import InvalidOptionError, TableError, TableProblem
+
+__all__ = [
+    "CAUSE_NODE",
+    "DEFAULT_SETTING",
+    "DVT",
+    "SOURCE_TYPES",
+    "URGENCY_LEVELS",
+    "Cause",
+    "Finding",
+    "Source",
+    "Tables",
+    "default_tables_dir",
+    "read_tables",
+    "table_problems",
+]
+
+SourceType = Literal["published", "secondary", "expert_estimate"]
+Urgency = Literal["emergency", "same_day", "routine", "self_care"]
+
+#: The name of the root node of the network: the cause of the calf pain.
+CAUSE_NODE: Final = "cause"
+#: The cause the DVT alert is about; every table folder must define it.
+DVT: Final = "dvt"
+#: The setting the shipped priors describe (people presenting to primary or urgent care).
+DEFAULT_SETTING: Final = "primary_care"
+#: Allowed values of the ``source_type`` column.
+SOURCE_TYPES: Final = ("published", "secondary", "expert_estimate")
+#: Allowed values of the ``urgency`` column, most urgent first.
+URGENCY_LEVELS: Final = ("emergency", "same_day", "routine", "self_care")
+#: Allowed values of the ``category`` column of findings.csv.
+CATEGORIES: Final = ("history", "examination", "risk_factor")
+#: Absolute tolerance for probabilities that must sum to one.
+SUM_TOLERANCE: Final = 1e-6
+
+COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "sources.csv": ("source_id", "citation", "url"),
+        "causes.csv": ("cause", "label", "urgency", "description"),
+        "findings.csv": ("finding", "category", "states", "question"),
+        "priors.csv": ("setting", "cause", "probability", "source_type", "source_id", "reasoning"),
+        "likelihoods.csv": (
+            "finding",
+            "state",
+            "cause",
+            "probability",
+            "source_type",
+            "source_id",
+            "reasoning",
+        ),
+    }
+)
+TABLE_FILES: Final = tuple(COLUMNS)
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+# States may start with a digit (e.g. the age band '18_to_39').
+_STATE = re.compile(r"[a-z0-9][a-z0-9_]*")
+# Finding names that would clash with the cause node or with keyword options of diagnose().
+_RESERVED_FINDINGS: Final = frozenset({CAUSE_NODE, "model", "dvt_threshold", "findings"})
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """A cause of calf pain: its id, human label, urgency and a one-line description."""
+
+    id: str
+    label: str
+    urgency: Urgency
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A finding of the vocabulary: its id, category, allowed states and question text.
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> swelling = calfdx.load_model().findings["swelling"]
+    >>> swelling.states
+    ('yes', 'no')
+    >>> swelling.category
+    'examination'
+    """
+
+    id: str
+    category: Literal["history", "examination", "risk_factor"]
+    states: tuple[str, ...]
+    question: str
+
+    @property
+    def is_yes_no(self) -> bool:
+        """Whether the finding's states are exactly ``yes`` and ``no``."""
+        return set(self.states) == {"yes", "no"}
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-serialisable dictionary."""
+        return {
+            "id": self.id,
+            "category": self.category,
+            "states": list(self.states),
+            "question": self.question,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A cited work: its id, full citation and URL (empty when there is none)."""
+
+    id: str
+    citation: str
+    url: str
+
+
+def _readonly(array: FloatArray) -> FloatArray:
+    array.flags.writeable = False
+    return array
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Tables:
+    """Validated, immutable tables for one setting.
+
+    ``prior[i]`` is the prior of ``causes[i]``; ``likelihood[f][j, i]`` is
+    P(finding ``f`` = its ``j``-th state | ``causes[i]``). The data frames keep every row of
+    the CSV files (all settings), with their sources, for researchers to read.
+    """
+
+    source: str
+    setting: str
+    settings: tuple[str, ...]
+    causes: tuple[Cause, ...]
+    findings: tuple[Finding, ...]
+    sources: Mapping[str, Source]
+    prior: FloatArray
+    likelihood: Mapping[str, FloatArray]
+    priors_frame: pd.DataFrame = field(repr=False)
+    likelihoods_frame: pd.DataFrame = field(repr=False)
+    content_hash: str
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def default_tables_dir() -> Traversable:
+    """Return the folder of the tables shipped with calfdx.
+
+    In an installed wheel the tables live in the package (``calfdx/data/priors``); in a
+    source checkout (an editable install) they are the top-level ``priors/`` folder.
+    """
+    packaged = resources.files("calfdx").joinpath("data", "priors")
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "priors"
+    if checkout.is_dir():
+        return checkout
+    msg = (
+        "The tables shipped with calfdx were not found: neither the package data "
+        f"({packaged}) nor a source checkout's priors/ folder ({checkout}) exists. "
+        "Reinstall calfdx, or pass the folder of tables explicitly: load_model(path)."
+    )
+    raise FileNotFoundError(msg)
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    values: dict[str, str]
+
+
+@dataclass(slots=True)
+class _Collector:
+    problems: list[TableProblem] = field(default_factory=list)
+
+    def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
+        self.problems.append(TableProblem(file, line, column, message))
+
+
+def _read_bytes(folder: Traversable, name: str, out: _Collector) -> bytes | None:
+    entry = folder.joinpath(name)
+    if not entry.is_file():
+        out.add(name, None, None, f"the file is missing from the folder {folder}.")
+        return None
+    return entry.read_bytes()
+
+
+def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
+    """Parse one CSV file into rows keyed by column name; None when it cannot be read."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        out.add(name, None, None, f"the file is not valid UTF-8 ({error.reason}).")
+        return None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        out.add(name, 1, None, "the file is empty; expected a header row.")
+        return None
+    except csv.Error as error:
+        out.add(name, 1, None, f"the header cannot be parsed as CSV ({error}).")
+        return None
+    header = [column.strip() for column in header]
+    expected = COLUMNS[name]
+    missing = [column for column in expected if column not in header]
+    extra = [column for column in header if column not in expected]
+    duplicated = sorted({column for column in header if header.count(column) > 1})
+    if missing:
+        out.add(name, 1, None, f"missing columns {missing}. Expected columns: {list(expected)}.")
+    if extra:
+        out.add(name, 1, None, f"unexpected columns {extra}. Expected columns: {list(expected)}.")
+    if duplicated:
+        out.add(name, 1, None, f"columns {duplicated} appear more than once.")
+    if missing or duplicated:
+        return None
+    rows: list[_Row] = []
+    previous_end = reader.line_num
+    try:
+        for fields in reader:
+            line = previous_end + 1
+            previous_end = reader.line_num
+            if not fields or all(not value.strip() for value in fields):
+                continue
+            if len(fields) != len(header):
+                out.add(
+                    name,
+                    line,
+                    None,
+                    f"expected {len(header)} fields, got {len(fields)}. "
+                    "Quote any field that contains a comma.",
+                )
+                continue
+            values = {column: value.strip() for column, value in zip(header, fields, strict=True)}
+            rows.append(_Row(line, {column: values[column] for column in expected}))
+    except csv.Error as error:
+        out.add(name, reader.line_num, None, f"the file cannot be parsed as CSV ({error}).")
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Checking
+
+
+def _check_identifier(name: str, row: _Row, column: str, what: str, out: _Collector) -> bool:
+    value = row.values[column]
+    if _IDENTIFIER.fullmatch(value):
+        return True
+    shown = "an empty value" if not value else repr(value)
+    out.add(
+        name,
+        row.line,
+        column,
+        f"expected a {what} id of lowercase letters, digits and underscores, "
+        f"starting with a letter. Got {shown} instead.",
+    )
+    return False
+
+
+def _check_text(name: str, row: _Row, column: str, out: _Collector) -> None:
+    if not row.values[column]:
+        out.add(name, row.line, column, "expected a non-empty text. Got an empty value instead.")
+
+
+def _check_choice(
+    name: str, row: _Row, column: str, allowed: tuple[str, ...], out: _Collector
+) -> bool:
+    value = row.values[column]
+    if value in allowed:
+        return True
+    out.add(name, row.line, column, f"expected one of {list(allowed)}. Got {value!r} instead.")
+    return False
+
+
+def _parse_probability(name: str, row: _Row, out: _Collector) -> float | None:
+    text = row.values["probability"]
+    try:
+        value = float(text)
+    except ValueError:
+        shown = "an empty value" if not text else repr(text)
+        out.add(name, row.line, "probability", f"expected a number. Got {shown} instead.")
+        return None
+    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
+        out.add(
+            name,
+            row.line,
+            "probability",
+            f"expected a probability in [0, 1]. Got {text} instead.",
+        )
+        return None
+    return value
+
+
+def _check_provenance(
+    name: str, row: _Row, sources: Mapping[str, Source], out: _Collector
+) -> None:
+    if not _check_choice(name, row, "source_type", SOURCE_TYPES, out):
+        return
+    source_type = row.values["source_type"]
+    source_id = row.values["source_id"]
+    if source_id and source_id not in sources:
+        out.add(
+            name,
+            row.line,
+            "source_id",
+            f"unknown source {source_id!r}; every source_id must be a row of sources.csv.",
+        )
+    if source_type != "expert_estimate" and not source_id:
+        out.add(
+            name,
+            row.line,
+            "source_id",
+            f"a {source_type} number needs a source_id (a row of sources.csv). "
+            "Got an empty value instead.",
+        )
+    if source_type == "expert_estimate" and not row.values["reasoning"]:
+        out.add(
+            name,
+            row.line,
+            "reasoning",
+            "an expert_estimate needs its reasoning: what anchors the number and why this "
+            "value. Got an empty value instead.",
+        )
+
+
+def _duplicate(
+    seen: dict[tuple[str, ...], int], key: tuple[str, ...], name: str, row: _Row, out: _Collector
+) -> bool:
+    first = seen.get(key)
+    if first is not None:
+        out.add(name, row.line, None, f"duplicate row for {key}; first given on line {first}.")
+        return True
+    seen[key] = row.line
+    return False
+
+
+def _sources(rows: list[_Row], out: _Collector) -> dict[str, Source]:
+    name = "sources.csv"
+    sources: dict[str, Source] = {}
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        source_id = row.values["source_id"]
+        if not source_id:
+            out.add(name, row.line, "source_id", "expected a source id. Got an empty value.")
+            continue
+        _check_text(name, row, "citation", out)
+        if not _duplicate(seen, (source_id,), name, row, out):
+            sources[source_id] = Source(source_id, row.values["citation"], row.values["url"])
+    return sources
+
+
+def _causes(rows: list[_Row], out: _Collector) -> dict[str, Cause]:
+    name = "causes.csv"
+    causes: dict[str, Cause] = {}
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        ok = _check_identifier(name, row, "cause", "cause", out)
+        ok &= _check_choice(name, row, "urgency", URGENCY_LEVELS, out)
+        _check_text(name, row, "label", out)
+        cause = row.values["cause"]
+        if ok and not _duplicate(seen, (cause,), name, row, out):
+            causes[cause] = Cause(
+                cause,
+                row.values["label"],
+                row.values["urgency"],  # type: ignore[arg-type]  # checked just above
+                row.values["description"],
+            )
+    if rows and DVT not in causes and not any(r.values["cause"] == DVT for r in rows):
+        out.add(name, None, "cause", f"no row for cause {DVT!r}; the DVT alert needs it.")
+    if len(causes) == 1:
+        out.add(name, None, "cause", "a differential needs at least two causes.")
+    return causes
+
+
+def _findings(rows: list[_Row], out: _Collector) -> dict[str, Finding]:
+    name = "findings.csv"
+    findings: dict[str, Finding] = {}
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        ok = _check_identifier(name, row, "finding", "finding", out)
+        finding = row.values["finding"]
+        if ok and finding in _RESERVED_FINDINGS:
+            out.add(
+                name,
+                row.line,
+                "finding",
+                f"{finding!r} is a reserved name; reserved names: {sorted(_RESERVED_FINDINGS)}.",
+            )
+            ok = False
+        ok &= _check_choice(name, row, "category", CATEGORIES, out)
+        _check_text(name, row, "question", out)
+        states = tuple(state.strip() for state in row.values["states"].split("|"))
+        bad = [state for state in states if not _STATE.fullmatch(state)]
+        if bad or len(states) < 2 or len(set(states)) != len(states):
+            out.add(
+                name,
+                row.line,
+                "states",
+                "expected two or more distinct state ids (lowercase letters, digits and "
+                f"underscores) separated by '|', e.g. 'yes|no'. Got {row.values['states']!r} "
+                "instead.",
+            )
+            ok = False
+        if ok and not _duplicate(seen, (finding,), name, row, out):
+            findings[finding] = Finding(
+                finding,
+                row.values["category"],  # type: ignore[arg-type]  # checked just above
+                states,
+                row.values["question"],
+            )
+    return findings
+
+
+def _priors(
+    rows: list[_Row],
+    causes: Mapping[str, Cause],
+    sources: Mapping[str, Source],
+    out: _Collector,
+    declared_causes: frozenset[str] = frozenset(),
+) -> dict[str, dict[str, float]]:
+    name = "priors.csv"
+    by_setting: dict[str, dict[str, float]] = {}
+    broken: set[str] = set()  # settings with a row already reported as broken
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        cause = row.values["cause"]
+        if cause in declared_causes and cause not in causes:
+            broken.add(row.values["setting"])
+            continue  # the cause's own row in causes.csv is broken and already reported
+        before = len(out.problems)
+        ok = _check_identifier(name, row, "setting", "setting", out)
+        if causes and cause not in causes:
+            out.add(name, row.line, "cause", f"unknown cause {cause!r}; it is not in causes.csv.")
+            ok = False
+        value = _parse_probability(name, row, out)
+        _check_provenance(name, row, sources, out)
+        if len(out.problems) > before:
+            broken.add(row.values["setting"])
+        key = (row.values["setting"], cause)
+        if ok and not _duplicate(seen, key, name, row, out) and value is not None:
+            by_setting.setdefault(key[0], {})[cause] = value
+    for setting, values in by_setting.items():
+        if setting in broken:
+            continue
+        missing = [cause for cause in causes if cause not in values]
+        if missing:
+            out.add(name, None, None, f"setting {setting!r} has no row for causes {missing}.")
+        elif abs(sum(values.values()) - 1.0) > SUM_TOLERANCE:
+            out.add(
+                name,
+                None,
+                "probability",
+                f"the priors of setting {setting!r} sum to {sum(values.values()):.9g}; "
+                f"they must sum to 1 within {SUM_TOLERANCE:g}.",
+            )
+    if rows and not by_setting and not out.problems:
+        out.add(name, None, None, "no usable prior rows.")
+    return by_setting
+
+
+def _likelihoods(
+    rows: list[_Row],
+    causes: Mapping[str, Cause],
+    findings: Mapping[str, Finding],
+    sources: Mapping[str, Source],
+    out: _Collector,
+    declared: frozenset[str] = frozenset(),
+    declared_causes: frozenset[str] = frozenset(),
+) -> dict[tuple[str, str], dict[str, float]]:
+    name = "likelihoods.csv"
+    # (finding, cause) -> state -> probability
+    table: dict[tuple[str, str], dict[str, float]] = {}
+    first_line: dict[tuple[str, str], int] = {}
+    broken: set[tuple[str, str]] = set()  # keys with a row already reported as broken
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        finding, state, cause = (row.values[c] for c in ("finding", "state", "cause"))
+        if (finding in declared and finding not in findings) or (
+            cause in declared_causes and cause not in causes
+        ):
+            broken.add((finding, cause))
+            continue  # its own row in findings.csv or causes.csv is broken and already reported
+        before = len(out.problems)
+        ok = True
+        if findings and finding not in findings:
+            out.add(
+                name, row.line, "finding", f"unknown finding {finding!r}; not in findings.csv."
+            )
+            ok = False
+        elif finding in findings and state not in findings[finding].states:
+            out.add(
+                name,
+                row.line,
+                "state",
+                f"unknown state {state!r} for finding {finding!r}. "
+                f"Allowed states: {list(findings[finding].states)}.",
+            )
+            ok = False
+        if causes and cause not in causes:
+            out.add(name, row.line, "cause", f"unknown cause {cause!r}; it is not in causes.csv.")
+            ok = False
+        value = _parse_probability(name, row, out)
+        _check_provenance(name, row, sources, out)
+        if len(out.problems) > before:
+            broken.add((finding, cause))
+        duplicate = ok and _duplicate(seen, (finding, state, cause), name, row, out)
+        if ok and not duplicate and value is not None:
+            table.setdefault((finding, cause), {})[state] = value
+            first_line.setdefault((finding, cause), row.line)
+    for spec in findings.values():
+        for cause in causes:
+            key = (spec.id, cause)
+            values = table.get(key, {})
+            missing = [state for state in spec.states if state not in values]
+            if missing:
+                if key not in broken:
+                    out.add(
+                        name,
+                        None,
+                        None,
+                        f"no row for finding {spec.id!r}, cause {cause!r}, states {missing}.",
+                    )
+                continue
+            total = sum(values.values())
+            if abs(total - 1.0) > SUM_TOLERANCE:
+                out.add(
+                    name,
+                    first_line[key],
+                    "probability",
+                    f"P({spec.id} | {cause}) over the states {list(spec.states)} sums "
+                    f"to {total:.9g}; it must sum to 1 within {SUM_TOLERANCE:g}.",
+                )
+    return table
+
+
+# --------------------------------------------------------------------------------------------
+# Assembling
+
+
+def _frame(rows: list[_Row], name: str, numeric: bool) -> pd.DataFrame:
+    frame = pd.DataFrame([row.values for row in rows], columns=list(COLUMNS[name]))
+    if numeric:
+        frame["probability"] = frame["probability"].astype(float)
+    return frame
+
+
+@dataclass(slots=True)
+class _Content:
+    sources: dict[str, Source]
+    causes: dict[str, Cause]
+    findings: dict[str, Finding]
+    priors: dict[str, dict[str, float]]
+    likelihoods: dict[tuple[str, str], dict[str, float]]
+    rows: dict[str, list[_Row]]
+
+
+def _iter_files(folder: Traversable, out: _Collector) -> Iterator[tuple[str, bytes | None]]:
+    for name in TABLE_FILES:
+        yield name, _read_bytes(folder, name, out)
+
+
+def _collect(folder: Traversable) -> tuple[_Content, list[TableProblem], str]:
+    out = _Collector()
+    digest = hashlib.sha256()
+    parsed: dict[str, list[_Row]] = {}
+    unreadable: set[str] = set()  # files whose rows cannot be checked for completeness
+    for name, data in _iter_files(folder, out):
+        rows = None
+        if data is not None:
+            digest.update(name.encode() + b"\0" + data + b"\0")
+            rows = _parse_csv(name, data, out)
+        if rows is None:
+            unreadable.add(name)
+        parsed[name] = rows or []
+    sources = _sources(parsed["sources.csv"], out)
+    causes = _causes(parsed["causes.csv"], out)
+    findings = _findings(parsed["findings.csv"], out)
+    declared_causes = frozenset(row.values["cause"] for row in parsed["causes.csv"])
+    priors = _priors(parsed["priors.csv"], causes, sources, out, declared_causes)
+    # Rows of a file are checked against the vocabulary only when the vocabulary was readable;
+    # otherwise every row would be reported again as a consequence of one broken header.
+    readable = not unreadable & {"causes.csv", "findings.csv", "likelihoods.csv"}
+    declared = frozenset(row.values["finding"] for row in parsed["findings.csv"])
+    likelihoods = _likelihoods(
+        parsed["likelihoods.csv"],
+        causes if readable else {},
+        findings if readable else {},
+        sources,
+        out,
+        declared,
+        declared_causes,
+    )
+    content = _Content(sources, causes, findings, priors, likelihoods, parsed)
+    problems = sorted(
+        out.problems,
+        key=lambda p: (TABLE_FILES.index(p.file), p.line if p.line is not None else 0),
+    )
+    return content, problems, digest.hexdigest()
+
+
+def _as_folder(path: str | Path | Traversable | None) -> Traversable:
+    if path is None:
+        return default_tables_dir()
+    if isinstance(path, str | Path):
+        folder = Path(path)
+        if not folder.is_dir():
+            msg = f"No folder of tables at {str(folder)!r}: it does not exist or is not a folder."
+            raise TableError(str(folder), [TableProblem(str(folder), None, None, msg)])
+        return folder
+    return path
+
+
+def table_problems(path: str | Path | Traversable | None = None) -> tuple[TableProblem, ...]:
+    """Check a folder of tables and return every problem found (empty when valid).
+
+    Parameters
+    ----------
+    path : str, Path or Traversable, optional
+        The folder; default: the tables shipped with calfdx.
+
+    Returns
+    -------
+    tuple of TableProblem
+        Every problem, in file and line order.
+    """
+    try:
+        folder = _as_folder(path)
+    except TableError as error:
+        return error.problems
+    return tuple(_collect(folder)[1])
+
+
+def read_tables(
+    path: str | Path | Traversable | None = None, *, setting: str = DEFAULT_SETTING
+) -> Tables:
+    """Read, check and assemble a folder of tables for one setting.
+
+    Raises
+    ------
+    TableError
+        With every problem found, when any table is broken.
+    InvalidOptionError
+        When ``setting`` is not one of the settings in ``priors.csv``.
+    """
+    folder = _as_folder(path)
+    content, problems, digest = _collect(folder)
+    if problems:
+        raise TableError(str(folder), problems)
+    causes, findings, priors = content.causes, content.findings, content.priors
+    table, rows = content.likelihoods, content.rows
+    if setting not in priors:
+        msg = (
+            f"Unknown setting {setting!r} for the tables in {folder}. "
+            f"Settings in priors.csv: {sorted(priors)}."
+        )
+        raise InvalidOptionError(msg)
+    cause_ids = list(causes)
+    prior = _readonly(np.array([priors[setting][c] for c in cause_ids], dtype=np.float64))
+    likelihood = {
+        f.id: _readonly(
+            np.array(
+                [[table[(f.id, c)][state] for c in cause_ids] for state in f.states],
+                dtype=np.float64,
+            )
+        )
+        for f in findings.values()
+    }
+    return Tables(
+        source=str(folder),
+        setting=setting,
+        settings=tuple(priors),
+        causes=tuple(causes.values()),
+        findings=tuple(findings.values()),
+        sources=MappingProxyType(content.sources),
+        prior=prior,
+        likelihood=MappingProxyType(likelihood),
+        priors_frame=_frame(rows["priors.csv"], "priors.csv", numeric=True),
+        likelihoods_frame=_frame(rows["likelihoods.csv"], "likelihoods.csv", numeric=True),
+        content_hash=digest,
+    )

@@ -1,0 +1,172 @@
+"""The ``calfdx`` command: diagnose from the shell, list the vocabulary, check tables.
+
+Examples of use::
+
+    calfdx diagnose onset=gradual side=unilateral swelling=yes
+    calfdx diagnose --json age=65_plus night_pain=yes
+    calfdx findings
+    calfdx validate path/to/priors
+
+Errors go to stderr, without a traceback, with exit code 2 (bad input) or 1 (tables with
+problems, for ``validate``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Final
+
+from ._exceptions import CalfdxError, TableProblem
+from ._model import Model, load_model
+from ._results import DISCLAIMER
+from ._tables import DEFAULT_SETTING, table_problems
+from ._version import __version__
+
+__all__ = ["main"]
+
+EXIT_OK: Final = 0
+EXIT_PROBLEMS: Final = 1
+EXIT_USAGE: Final = 2
+
+
+class _UsageError(Exception):
+    """A command-line argument the parser accepted but calfdx cannot use."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="calfdx",
+        description="Bayesian differential diagnosis of calf pain, with a DVT alert. "
+        + DISCLAIMER,
+    )
+    parser.add_argument("--version", action="version", version=f"calfdx {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="rank the causes of calf pain for one patient",
+        description="Rank the causes of calf pain for one patient. Findings are given as "
+        "finding=state pairs; a finding not given is unknown. " + DISCLAIMER,
+    )
+    diagnose.add_argument(
+        "findings", nargs="*", metavar="FINDING=STATE", help="e.g. swelling=yes onset=gradual"
+    )
+    _model_options(diagnose)
+    diagnose.add_argument("--threshold", type=float, help="DVT alert threshold in [0, 1]")
+    diagnose.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    findings = commands.add_parser("findings", help="list the findings, states and questions")
+    _model_options(findings)
+    findings.add_argument("--json", action="store_true", help="print JSON for machines")
+
+    validate = commands.add_parser("validate", help="check a folder of tables")
+    validate.add_argument("path", help="the folder holding the CSV tables")
+    validate.add_argument("--json", action="store_true", help="print JSON for machines")
+    return parser
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--priors", metavar="PATH", help="a folder of tables (default: shipped)")
+    parser.add_argument(
+        "--setting", default=DEFAULT_SETTING, help=f"prior setting (default: {DEFAULT_SETTING})"
+    )
+
+
+def _pairs(items: Sequence[str]) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items:
+        name, sep, state = item.partition("=")
+        if not sep or not name.strip() or not state.strip():
+            msg = f"Expected FINDING=STATE, e.g. swelling=yes. Got {item!r} instead."
+            raise _UsageError(msg)
+        name = name.strip()
+        if name in pairs:
+            msg = f"Finding {name!r} was given twice."
+            raise _UsageError(msg)
+        pairs[name] = state.strip()
+    return pairs
+
+
+def _model(args: argparse.Namespace) -> Model:
+    return load_model(args.priors, setting=args.setting)
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    model = _model(args)
+    result = model.diagnose(_pairs(args.findings), dvt_threshold=args.threshold)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result)
+    return EXIT_OK
+
+
+def _findings(args: argparse.Namespace) -> int:
+    vocabulary = _model(args).findings
+    if args.json:
+        print(json.dumps([finding.to_dict() for finding in vocabulary.values()], indent=2))
+        return EXIT_OK
+    width = max(len(name) for name in vocabulary)
+    category = None
+    for finding in vocabulary.values():
+        if finding.category != category:
+            category = finding.category
+            print(f"\n[{category}]")
+        print(f"  {finding.id.ljust(width)}  {' | '.join(finding.states)}")
+        print(f"  {' ' * width}  {finding.question}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    problems: tuple[TableProblem, ...] = table_problems(args.path)
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {"file": p.file, "line": p.line, "column": p.column, "message": p.message}
+                    for p in problems
+                ],
+                indent=2,
+            )
+        )
+    elif problems:
+        print(f"{len(problems)} problem(s) in the tables in {args.path}:")
+        for problem in problems:
+            print(f"  - {problem}")
+    else:
+        print(f"The tables in {args.path} are valid.")
+    return EXIT_PROBLEMS if problems else EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``calfdx`` command and return its exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments, without the program name; default: ``sys.argv[1:]``.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when ``validate`` found problems, 2 on bad input.
+
+    Examples
+    --------
+    >>> from calfdx.cli import main
+    >>> main(["diagnose", "palpable_cord=yes", "redness=yes"])  # doctest: +ELLIPSIS
+    calfdx differential diagnosis of calf pain (setting: primary_care)
+      1. Superficial thrombophlebitis ...
+    0
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handlers = {"diagnose": _diagnose, "findings": _findings, "validate": _validate}
+    try:
+        return handlers[args.command](args)
+    except (CalfdxError, _UsageError) as error:
+        print(f"calfdx {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE

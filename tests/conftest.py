@@ -1,0 +1,35 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import calfdx
+
+from .tablewriter import TOY_LIKELIHOOD, TOY_PRIOR, write_tables
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261122)
+
+
+@pytest.fixture(scope="session")
+def model() -> calfdx.Model:
+    """The model on the tables shipped with calfdx."""
+    return calfdx.load_model()
+
+
+@pytest.fixture
+def toy_dir(tmp_path: Path) -> Path:
+    """A folder holding the two-cause toy network."""
+    return write_tables(tmp_path / "toy", TOY_PRIOR, TOY_LIKELIHOOD)
+
+
+@pytest.fixture(scope="session")
+def shipped_dir() -> Path:
+    """The top-level priors/ folder of this checkout."""
+    return Path(__file__).resolve().parents[1] / "priors"

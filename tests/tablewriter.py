@@ -1,0 +1,67 @@
+"""Write small folders of valid tables for tests (the shipped format, see priors/README.md)."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+
+# finding -> state -> cause -> probability
+Likelihoods = Mapping[str, Mapping[str, Mapping[str, float]]]
+
+
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def write_tables(folder: Path, prior: Mapping[str, float], likelihood: Likelihoods) -> Path:
+    """Write the five CSV files for a naive Bayes network and return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(
+        folder / "sources.csv",
+        ["source_id", "citation", "url"],
+        [["toy2026", "Toy A. A network for tests. J Tests 2026;1:1", ""]],
+    )
+    _write(
+        folder / "causes.csv",
+        ["cause", "label", "urgency", "description"],
+        [[cause, cause.replace("_", " ").title(), "routine", f"The {cause}."] for cause in prior],
+    )
+    _write(
+        folder / "findings.csv",
+        ["finding", "category", "states", "question"],
+        [
+            [finding, "history", "|".join(states), f"What about {finding}?"]
+            for finding, states in likelihood.items()
+        ],
+    )
+    _write(
+        folder / "priors.csv",
+        ["setting", "cause", "probability", "source_type", "source_id", "reasoning"],
+        [
+            ["primary_care", cause, repr(p), "published", "toy2026", ""]
+            for cause, p in prior.items()
+        ],
+    )
+    _write(
+        folder / "likelihoods.csv",
+        ["finding", "state", "cause", "probability", "source_type", "source_id", "reasoning"],
+        [
+            [finding, state, cause, repr(p), "expert_estimate", "", "a toy number"]
+            for finding, states in likelihood.items()
+            for state, by_cause in states.items()
+            for cause, p in by_cause.items()
+        ],
+    )
+    return folder
+
+
+#: A two-cause network worked by hand in tests/test_inference.py.
+TOY_PRIOR: Mapping[str, float] = {"dvt": 0.2, "cramp": 0.8}
+TOY_LIKELIHOOD: Likelihoods = {
+    "swelling": {"yes": {"dvt": 0.6, "cramp": 0.1}, "no": {"dvt": 0.4, "cramp": 0.9}},
+    "onset": {"sudden": {"dvt": 0.25, "cramp": 0.75}, "gradual": {"dvt": 0.75, "cramp": 0.25}},
+}

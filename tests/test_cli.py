@@ -1,0 +1,112 @@
+"""The calfdx command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import calfdx
+from calfdx.cli import main
+
+
+def test_diagnose_prints_the_ranked_differential(capsys: pytest.CaptureFixture[str]) -> None:
+    """Check the text output ranks causes, shows the alert and the disclaimer."""
+    code = main(["diagnose", "onset=gradual", "side=unilateral", "swelling=yes"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "  1. " in out
+    assert "DVT ALERT" in out
+    assert "does not make them" in out
+
+
+def test_diagnose_json_matches_the_api(capsys: pytest.CaptureFixture[str]) -> None:
+    """Check --json prints the same result as the Python API."""
+    assert main(["diagnose", "--json", "swelling=yes", "age=65_plus"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data == json.loads(json.dumps(calfdx.diagnose(swelling="yes", age="65_plus").to_dict()))
+
+
+def test_threshold_option(capsys: pytest.CaptureFixture[str]) -> None:
+    """Check --threshold sets the alert threshold."""
+    assert main(["diagnose", "--json", "--threshold", "1", "swelling=yes"]) == 0
+    assert json.loads(capsys.readouterr().out)["dvt_alert"] is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["diagnose", "sweling=yes"], "Did you mean 'swelling'"),
+        (["diagnose", "age=42"], "Allowed states: ['under_18'"),
+        (["diagnose", "swelling"], "Expected FINDING=STATE"),
+        (["diagnose", "swelling=yes", "swelling=no"], "given twice"),
+        (["diagnose", "--threshold", "2", "swelling=yes"], "dvt_threshold must be a number"),
+        (["diagnose", "--setting", "moon", "swelling=yes"], "Unknown setting 'moon'"),
+    ],
+)
+def test_errors_go_to_stderr_without_traceback(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Check bad input exits 2 with one clear line on stderr and no traceback."""
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_findings_lists_the_vocabulary(capsys: pytest.CaptureFixture[str]) -> None:
+    """Check `calfdx findings` lists every finding with its states and question."""
+    assert main(["findings"]) == 0
+    out = capsys.readouterr().out
+    for finding in calfdx.findings().values():
+        assert finding.id in out
+        assert finding.question in out
+    assert main(["findings", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == len(calfdx.findings())
+
+
+def test_validate(capsys: pytest.CaptureFixture[str], toy_dir: Path, shipped_dir: Path) -> None:
+    """Check `calfdx validate` passes good tables and lists every problem of bad ones."""
+    assert main(["validate", str(shipped_dir)]) == 0
+    assert "are valid" in capsys.readouterr().out
+    priors = toy_dir / "priors.csv"
+    priors.write_text(priors.read_text().replace("dvt,0.2,", "dvt,7,"))
+    assert main(["validate", str(toy_dir)]) == 1
+    out = capsys.readouterr().out
+    assert "priors.csv, line 2, column 'probability'" in out
+    assert main(["validate", "--json", str(toy_dir)]) == 1
+    problems = json.loads(capsys.readouterr().out)
+    assert {"file": "priors.csv", "line": 2, "column": "probability"}.items() <= problems[
+        0
+    ].items()
+
+
+def test_diagnose_with_other_tables(capsys: pytest.CaptureFixture[str], toy_dir: Path) -> None:
+    """Check --priors diagnoses on another folder of tables."""
+    assert main(["diagnose", "--json", "--priors", str(toy_dir), "swelling=yes"]) == 0
+    assert json.loads(capsys.readouterr().out)["dvt_probability"] == pytest.approx(0.6)
+
+
+def test_python_dash_m_works_like_the_command() -> None:
+    """Check `python -m calfdx` runs the same command line, in a separate process."""
+    done = subprocess.run(
+        [sys.executable, "-m", "calfdx", "diagnose", "--json", "palpable_cord=yes"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["top_cause"] == calfdx.diagnose(palpable_cord="yes").top_cause
+    failed = subprocess.run(
+        [sys.executable, "-m", "calfdx", "diagnose", "nonsense=1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert failed.returncode == 2
+    assert "Unknown finding 'nonsense'" in failed.stderr
+    assert "Traceback" not in failed.stderr

@@ -1,0 +1,183 @@
+"""Exactness: a hand-worked oracle, pgmpy VariableElimination and brute-force enumeration."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pgmpy.inference import VariableElimination
+
+import calfdx
+
+from .strategies import evidence, networks
+from .tablewriter import Likelihoods, write_tables
+
+VOCABULARY = {name: f.states for name, f in calfdx.load_model().findings.items()}
+
+
+@pytest.fixture(scope="module")
+def eliminator(model: calfdx.Model) -> VariableElimination:
+    return VariableElimination(model.to_pgmpy())
+
+
+def pgmpy_posterior(
+    eliminator: VariableElimination, findings: Mapping[str, str]
+) -> dict[str, float]:
+    factor = eliminator.query(["cause"], evidence=dict(findings), show_progress=False)
+    return dict(zip(factor.state_names["cause"], factor.values.tolist(), strict=True))
+
+
+def brute_force(
+    prior: Mapping[str, float], likelihood: Likelihoods, findings: Mapping[str, str]
+) -> dict[str, float]:
+    """Sum the full joint distribution over every assignment of every variable."""
+    names = list(likelihood)
+    totals = dict.fromkeys(prior, 0.0)
+    for cause, p_cause in prior.items():
+        for states in itertools.product(*(list(likelihood[n]) for n in names)):
+            assignment = dict(zip(names, states, strict=True))
+            if any(assignment[n] != s for n, s in findings.items()):
+                continue
+            p = p_cause
+            for n, s in assignment.items():
+                p *= likelihood[n][s][cause]
+            totals[cause] += p
+    norm = sum(totals.values())
+    return {cause: value / norm for cause, value in totals.items()}
+
+
+def test_two_cause_network_worked_by_hand(toy_dir: Path) -> None:
+    """Check a posterior computed by hand.
+
+    Prior P(dvt) = 0.2, P(cramp) = 0.8; P(swelling=yes | dvt) = 0.6, | cramp = 0.1;
+    P(onset=gradual | dvt) = 0.75, | cramp = 0.25.
+    swelling=yes: 0.2*0.6 = 0.12 vs 0.8*0.1 = 0.08, so P(dvt) = 0.12 / 0.20 = 0.6.
+    and onset=gradual: 0.12*0.75 = 0.09 vs 0.08*0.25 = 0.02, so P(dvt) = 0.09 / 0.11.
+    """
+    model = calfdx.load_model(toy_dir)
+    assert model.diagnose().dvt_probability == pytest.approx(0.2, abs=1e-15)
+    assert model.diagnose(swelling="yes").dvt_probability == pytest.approx(0.6, abs=1e-15)
+    both = model.diagnose(swelling="yes", onset="gradual")
+    assert both.dvt_probability == pytest.approx(0.09 / 0.11, abs=1e-15)
+    assert both.posterior["cramp"] == pytest.approx(0.02 / 0.11, abs=1e-15)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(findings=evidence(VOCABULARY))
+def test_agrees_with_pgmpy_variable_elimination(
+    model: calfdx.Model, eliminator: VariableElimination, findings: dict[str, str]
+) -> None:
+    """Check the posterior equals pgmpy VariableElimination within 1e-9 on random evidence."""
+    ours = model.diagnose(findings).posterior
+    reference = pgmpy_posterior(eliminator, findings)
+    assert set(ours) == set(reference)
+    for cause, p in reference.items():
+        assert abs(ours[cause] - p) <= 1e-9, (cause, ours[cause], p)
+
+
+def test_agrees_with_pgmpy_when_everything_is_observed(
+    model: calfdx.Model, eliminator: VariableElimination, rng: np.random.Generator
+) -> None:
+    """Check agreement (and no underflow) when every finding is observed."""
+    for _ in range(20):
+        findings = {name: str(rng.choice(states)) for name, states in VOCABULARY.items()}
+        ours = model.diagnose(findings).posterior
+        for cause, p in pgmpy_posterior(eliminator, findings).items():
+            assert abs(ours[cause] - p) <= 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), network=networks())
+def test_agrees_with_brute_force_enumeration(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, network: tuple
+) -> None:
+    """Check the posterior equals enumeration of the full joint on small random networks."""
+    prior, likelihood = network
+    folder = write_tables(tmp_path_factory.mktemp("net"), prior, likelihood)
+    findings = data.draw(evidence({n: list(s) for n, s in likelihood.items()}))
+    ours = calfdx.load_model(folder).diagnose(findings).posterior
+    expected = brute_force(prior, likelihood, findings)
+    for cause, p in expected.items():
+        assert abs(ours[cause] - p) <= 1e-12
+
+
+@settings(max_examples=100, deadline=None)
+@given(findings=evidence(VOCABULARY))
+def test_posterior_is_a_distribution_in_descending_order(findings: dict[str, str]) -> None:
+    """Check the posterior covers every cause, lies in [0, 1], sums to 1 and is sorted."""
+    result = calfdx.diagnose(findings)
+    values = list(result.posterior.values())
+    assert len(values) == 23
+    assert all(0.0 <= p <= 1.0 for p in values)
+    assert abs(sum(values) - 1.0) <= 1e-12
+    assert values == sorted(values, reverse=True)
+    assert result.dvt_probability == result.posterior["dvt"]
+    assert result.dvt_alert is (result.dvt_probability >= result.dvt_threshold)
+    assert set(result.findings) | set(result.unobserved) == set(VOCABULARY)
+    assert not set(result.findings) & set(result.unobserved)
+
+
+@settings(max_examples=100, deadline=None)
+@given(findings=evidence(VOCABULARY), seed=st.integers(0, 2**32 - 1))
+def test_order_of_the_evidence_does_not_matter(findings: dict[str, str], seed: int) -> None:
+    """Check that the posterior does not depend on the order findings are given in."""
+    items = list(findings.items())
+    np.random.default_rng(seed).shuffle(items)
+    half = len(items) // 2
+    a = calfdx.diagnose(findings)
+    b = calfdx.diagnose(dict(items[:half]), **dict(items[half:]))
+    assert a == b
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), network=networks(max_findings=3), p_yes=st.floats(0.01, 0.99))
+def test_a_finding_equally_likely_under_every_cause_changes_nothing(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, network: tuple, p_yes: float
+) -> None:
+    """Check that observing an uninformative finding leaves the posterior unchanged."""
+    prior, likelihood = network
+    flat = {
+        "yes": dict.fromkeys(prior, p_yes),
+        "no": dict.fromkeys(prior, 1.0 - p_yes),
+    }
+    folder = write_tables(tmp_path_factory.mktemp("net"), prior, {**likelihood, "flat": flat})
+    model = calfdx.load_model(folder)
+    findings = data.draw(evidence({n: list(s) for n, s in likelihood.items()}))
+    without = model.diagnose(findings).posterior
+    with_flat = model.diagnose(findings, flat=data.draw(st.sampled_from(["yes", "no"]))).posterior
+    for cause in prior:
+        assert abs(without[cause] - with_flat[cause]) <= 1e-12
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), network=networks(max_findings=2), bump=st.floats(0.0, 1.0))
+def test_raising_a_likelihood_under_dvt_never_lowers_the_dvt_posterior(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject, network: tuple, bump: float
+) -> None:
+    """Check monotonicity: a larger P(finding=s | dvt) gives P(dvt | s) at least as large."""
+    prior, likelihood = network
+    name = next(iter(likelihood))
+    state = data.draw(st.sampled_from(list(likelihood[name])))
+    low = likelihood[name][state]["dvt"]
+    high = low + bump * (1.0 - low)
+    raised = {s: dict(by_cause) for s, by_cause in likelihood[name].items()}
+    # Take the extra mass proportionally from the other states, keeping the row summing to 1.
+    others = [s for s in raised if s != state]
+    rest = sum(raised[s]["dvt"] for s in others)
+    for s in others:
+        raised[s]["dvt"] = raised[s]["dvt"] * (1.0 - high) / rest
+    raised[state]["dvt"] = 1.0 - sum(raised[s]["dvt"] for s in others)
+    base = calfdx.load_model(write_tables(tmp_path_factory.mktemp("a"), prior, likelihood))
+    more = calfdx.load_model(
+        write_tables(tmp_path_factory.mktemp("b"), prior, {**likelihood, name: raised})
+    )
+    before = base.diagnose({name: state}).dvt_probability
+    after = more.diagnose({name: state}).dvt_probability
+    assert after >= before - 1e-12

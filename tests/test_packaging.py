@@ -1,0 +1,120 @@
+"""The public namespace, and a wheel that works with no checkout nearby."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import calfdx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_all_matches_the_public_names() -> None:
+    """Check __all__ is sorted, and lists exactly the public names the package defines."""
+    assert list(calfdx.__all__) == sorted(calfdx.__all__, key=lambda n: (not n.isupper(), n))
+    public = {name for name in vars(calfdx) if not name.startswith("_")} - {"cli", "annotations"}
+    assert public == set(calfdx.__all__) - {"__version__"}
+    for name in calfdx.__all__:
+        assert getattr(calfdx, name) is not None
+
+
+def test_public_classes_show_the_public_module() -> None:
+    """Check public classes present themselves as calfdx.X."""
+    assert calfdx.Diagnosis.__module__ == "calfdx"
+    assert calfdx.TableError.__module__ == "calfdx"
+
+
+def test_errors_share_one_base() -> None:
+    """Check every error class derives from CalfdxError and the input ones from ValueError."""
+    errors = [getattr(calfdx, n) for n in calfdx.__all__ if n.endswith("Error")]
+    assert all(issubclass(error, calfdx.CalfdxError) for error in errors)
+    assert all(
+        issubclass(error, ValueError) for error in errors if error is not calfdx.CalfdxError
+    )
+
+
+def test_package_is_typed() -> None:
+    """Check py.typed ships with the package."""
+    assert (Path(calfdx.__file__).parent / "py.typed").is_file()
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_diagnoses_without_a_checkout(tmp_path: Path) -> None:
+    """Build the wheel, install it into a fresh virtual environment and diagnose.
+
+    The new environment sees the dependencies of this one (numpy, pandas, pgmpy...) but
+    not this checkout, so calfdx and its tables must come from the wheel.
+    """
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = dist.glob("calfdx-*.whl")
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    python = env / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    Path(purelib, "_deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "-q",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    probe = (
+        "import calfdx, json; m = calfdx.load_model(); "
+        "print(json.dumps([calfdx.__file__, m.source, m.content_hash]))"
+    )
+    done = subprocess.run(
+        [str(python), "-c", probe], cwd=tmp_path, check=True, capture_output=True, text=True
+    )
+    module_file, source, content_hash = json.loads(done.stdout)
+    assert module_file.startswith(str(env))
+    assert source.startswith(str(env))
+    assert source.endswith(str(Path("calfdx", "data", "priors")))
+    assert content_hash == calfdx.load_model().content_hash
+    for table in (ROOT / "priors").glob("*.csv"):
+        assert Path(source, table.name).read_bytes() == table.read_bytes()
+    command = subprocess.run(
+        [str(env / "bin" / "calfdx"), "diagnose", "--json", "swelling=yes", "side=unilateral"],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert json.loads(command.stdout) == json.loads(
+        json.dumps(calfdx.diagnose(swelling="yes", side="unilateral").to_dict())
+    )
