@@ -169,11 +169,18 @@ def check_threshold(value: object, name: str = "dvt_threshold") -> float:
 # --------------------------------------------------------------------------------------------
 # The compiled engine
 
+#: Posterior sums below this are recomputed in log space (the linear product may have
+#: lost precision to underflow).
+_TINY: Final = 1e-280
+
 
 class Engine:
     """Exact naive-Bayes inference from tables compiled once into numpy arrays.
 
-    The engine holds only read-only arrays, so one engine may serve many threads at once.
+    Each finding state is one row of a stacked likelihood table (rows in vocabulary order),
+    so evidence is a sorted list of row numbers. The posterior is the prior times the product
+    of the evidence rows, normalised; when that product underflows, it is recomputed in log
+    space. The engine holds only read-only arrays, so one engine may serve many threads.
 
     Parameters
     ----------
@@ -181,62 +188,113 @@ class Engine:
         Validated tables.
     """
 
-    __slots__ = ("_log_likelihood", "_log_prior", "_row", "causes")
+    __slots__ = ("_label", "_likelihood", "_log_likelihood", "_row", "causes", "findings")
 
     def __init__(self, tables: Tables) -> None:
         self.causes: tuple[str, ...] = tuple(cause.id for cause in tables.causes)
+        self.findings: tuple[Finding, ...] = tables.findings
+        # Row 0 of the stacked table is the prior; row r > 0 is the finding state label[r].
         row: dict[str, dict[str, int]] = {}
-        blocks: list[FloatArray] = []
-        offset = 0
+        label: list[tuple[str, str]] = [("", "")]
         for finding in tables.findings:
-            row[finding.id] = {state: offset + j for j, state in enumerate(finding.states)}
-            blocks.append(tables.likelihood[finding.id])
-            offset += len(finding.states)
+            row[finding.id] = {state: len(label) + j for j, state in enumerate(finding.states)}
+            label.extend((finding.id, state) for state in finding.states)
+        likelihood = np.vstack(
+            [tables.prior.reshape(1, -1)]
+            + [tables.likelihood[finding.id] for finding in tables.findings]
+        )
         with np.errstate(divide="ignore"):
-            log_prior = np.log(tables.prior)
-            stacked = np.vstack(blocks) if blocks else np.zeros((0, len(self.causes)), np.float64)
-            log_likelihood = np.log(stacked)
-        log_prior.flags.writeable = False
-        log_likelihood.flags.writeable = False
-        self._log_prior: FloatArray = log_prior
+            log_likelihood = np.log(likelihood)
+        for array in (likelihood, log_likelihood):
+            array.flags.writeable = False
+        self._likelihood: FloatArray = likelihood
         self._log_likelihood: FloatArray = log_likelihood
         self._row: Mapping[str, Mapping[str, int]] = row
+        self._label: tuple[tuple[str, str], ...] = tuple(label)
 
-    def log_joint(self, evidence: Mapping[str, str]) -> FloatArray:
-        """Return log P(cause, evidence) for every cause (a new array)."""
-        rows = [self._row[finding][state] for finding, state in evidence.items()]
-        log_joint: FloatArray = self._log_prior + self._log_likelihood[rows].sum(axis=0)
-        return log_joint
+    # ---------------------------------------------------------------- evidence as rows
+    def fast_rows(
+        self, findings: Mapping[str, object] | None, more_findings: Mapping[str, object]
+    ) -> list[int] | None:
+        """Return the sorted rows of plainly valid findings, or None to take the checked path.
 
-    def posterior(self, evidence: Mapping[str, str]) -> FloatArray:
-        """Return P(cause | evidence) for every cause, in table order.
+        Only exact ``str`` states of known findings, each given once, are accepted here;
+        anything else (booleans, unknowns, mistakes) returns None.
+        """
+        rows: list[int] = []
+        index = self._row
+        try:
+            if findings is not None:
+                if type(findings) is not dict:
+                    return None
+                for name, value in findings.items():
+                    if type(value) is not str:
+                        return None
+                    rows.append(index[name][value])
+            for name, value in more_findings.items():
+                if type(value) is not str or (findings is not None and name in findings):
+                    return None
+                rows.append(index[name][value])
+        except (KeyError, TypeError):
+            return None
+        rows.sort()
+        return rows
+
+    def rows(self, evidence: Mapping[str, str]) -> list[int]:
+        """Return the sorted rows of checked evidence (finding → state)."""
+        return sorted(self._row[finding][state] for finding, state in evidence.items())
+
+    def evidence(self, rows: list[int]) -> dict[str, str]:
+        """Return finding → state for sorted rows, in vocabulary order."""
+        label = self._label
+        return dict(label[r] for r in rows)
+
+    # ---------------------------------------------------------------- inference
+    def posterior_rows(self, rows: list[int]) -> FloatArray:
+        """Return P(cause | evidence rows) for every cause, in table order.
 
         Raises
         ------
         ImpossibleEvidenceError
             When the evidence has probability zero under every cause.
         """
-        log_joint = self.log_joint(evidence)
+        joint: FloatArray = self._likelihood[[0, *rows]].prod(axis=0)
+        total = joint.sum()
+        if not total > _TINY:
+            return self._log_posterior(rows)
+        joint /= total
+        return joint
+
+    def _log_posterior(self, rows: list[int]) -> FloatArray:
+        log_joint: FloatArray = self._log_likelihood[[0, *rows]].sum(axis=0)
         peak = log_joint.max()
         if not np.isfinite(peak):
-            raise ImpossibleEvidenceError(self._impossible_message(evidence))
+            raise ImpossibleEvidenceError(self._impossible_message(rows))
         weights: FloatArray = np.exp(log_joint - peak)
         weights /= weights.sum()
         return weights
 
-    def _impossible_message(self, evidence: Mapping[str, str]) -> str:
+    def log_joint(self, evidence: Mapping[str, str]) -> FloatArray:
+        """Return log P(cause, evidence) for every cause (a new array)."""
+        log_joint: FloatArray = self._log_likelihood[[0, *self.rows(evidence)]].sum(axis=0)
+        return log_joint
+
+    def posterior(self, evidence: Mapping[str, str]) -> FloatArray:
+        """Return P(cause | evidence) for checked evidence (finding → state)."""
+        return self.posterior_rows(self.rows(evidence))
+
+    def _impossible_message(self, rows: list[int]) -> str:
         zeros = []
-        for finding, state in evidence.items():
+        for r in rows:
+            finding, state = self._label[r]
             causes = [
                 cause
-                for cause, value in zip(
-                    self.causes, self._log_likelihood[self._row[finding][state]], strict=True
-                )
-                if value == -np.inf
+                for cause, value in zip(self.causes, self._likelihood[r], strict=True)
+                if value == 0.0
             ]
             if causes:
                 zeros.append(f"{finding}={state!r} (zero under {', '.join(causes)})")
-        given = ", ".join(f"{finding}={state!r}" for finding, state in evidence.items())
+        given = ", ".join(f"{f}={s!r}" for f, s in (self._label[r] for r in rows))
         detail = "; ".join(zeros) if zeros else "the prior is zero where the findings are not"
         return (
             f"Impossible evidence: no cause of the model gives the findings {given} a non-zero "

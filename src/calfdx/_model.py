@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Final, NoReturn
 
-import numpy as np
 import pandas as pd
 
 from ._exceptions import InvalidOptionError
@@ -62,16 +61,18 @@ class Model:
         "_labels",
         "_tables",
         "_urgency",
+        "_vocabulary",
     )
 
     _tables: Tables
     _engine: Engine
     _dvt_threshold: float
-    _cause_ids: np.ndarray[Any, np.dtype[np.str_]]
+    _cause_ids: tuple[str, ...]
     _dvt_index: int
     _findings: Mapping[str, Finding]
     _labels: Mapping[str, str]
     _urgency: Mapping[str, str]
+    _vocabulary: tuple[str, ...]
 
     def __init__(
         self,
@@ -89,11 +90,12 @@ class Model:
         setattr_(self, "_tables", tables)
         setattr_(self, "_engine", engine)
         setattr_(self, "_dvt_threshold", check_threshold(dvt_threshold))
-        setattr_(self, "_cause_ids", np.array(cause_ids))
+        setattr_(self, "_cause_ids", tuple(cause_ids))
         setattr_(self, "_dvt_index", cause_ids.index(DVT))
         setattr_(self, "_findings", MappingProxyType({f.id: f for f in tables.findings}))
         setattr_(self, "_labels", MappingProxyType({c.id: c.label for c in tables.causes}))
         setattr_(self, "_urgency", MappingProxyType({c.id: c.urgency for c in tables.causes}))
+        setattr_(self, "_vocabulary", tuple(f.id for f in tables.findings))
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         msg = f"Model is immutable; cannot set {name!r}. Use the with_* methods for a new model."
@@ -227,25 +229,23 @@ class Model:
         threshold = (
             self._dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
         )
-        evidence = normalize_evidence(self._findings, findings, more_findings)
-        probabilities = self._engine.posterior(evidence)
-        order = np.argsort(-probabilities, kind="stable")
-        dvt_probability = float(probabilities[self._dvt_index])
+        engine = self._engine
+        rows = engine.fast_rows(findings, more_findings)
+        if rows is None:
+            rows = engine.rows(normalize_evidence(self._findings, findings, more_findings))
+        evidence = engine.evidence(rows)
+        probabilities: list[float] = engine.posterior_rows(rows).tolist()
+        # Descending; sorted() is stable, so equal probabilities keep table order.
+        order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
+        ids = self._cause_ids
+        dvt_probability = probabilities[self._dvt_index]
         return Diagnosis(
-            posterior=MappingProxyType(
-                dict(
-                    zip(
-                        self._cause_ids[order].tolist(),
-                        probabilities[order].tolist(),
-                        strict=True,
-                    )
-                )
-            ),
+            posterior=MappingProxyType({ids[i]: probabilities[i] for i in order}),
             dvt_probability=dvt_probability,
-            dvt_alert=bool(dvt_probability >= threshold),
+            dvt_alert=dvt_probability >= threshold,
             dvt_threshold=threshold,
             findings=MappingProxyType(evidence),
-            unobserved=tuple(name for name in self._findings if name not in evidence),
+            vocabulary=self._vocabulary,
             labels=self._labels,
             urgency=self._urgency,
             setting=self._tables.setting,
@@ -286,6 +286,17 @@ class Model:
 @functools.lru_cache(maxsize=8)
 def _shipped(setting: str, dvt_threshold: float) -> Model:
     return Model(read_tables(None, setting=setting), dvt_threshold=dvt_threshold)
+
+
+def _default_model() -> Model:
+    """Return the shipped model with default options (loaded once; a hot path)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_model()
+    return _DEFAULT
+
+
+_DEFAULT: Model | None = None
 
 
 def load_model(
@@ -390,7 +401,7 @@ def diagnose(
     1.0
     """
     if model is None:
-        model = load_model()
+        model = _default_model()
     elif not isinstance(model, Model):
         msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
         raise InvalidOptionError(msg)

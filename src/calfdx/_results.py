@@ -51,8 +51,8 @@ class Diagnosis:
         The threshold the alert used.
     findings : Mapping[str, str]
         The findings used (finding → state), in vocabulary order.
-    unobserved : tuple of str
-        The findings not given, marginalised over.
+    vocabulary : tuple of str
+        Every finding of the model, in table order.
     labels : Mapping[str, str]
         Cause id → human label.
     urgency : Mapping[str, str]
@@ -71,7 +71,7 @@ class Diagnosis:
     dvt_alert: bool
     dvt_threshold: float
     findings: Mapping[str, str]
-    unobserved: tuple[str, ...]
+    vocabulary: tuple[str, ...] = field(compare=False)
     labels: Mapping[str, str] = field(compare=False)
     urgency: Mapping[str, str] = field(compare=False)
     setting: str
@@ -79,6 +79,11 @@ class Diagnosis:
     calfdx_version: str
 
     # ---------------------------------------------------------------- derived values
+    @property
+    def unobserved(self) -> tuple[str, ...]:
+        """The findings not given, in table order: marginalised, never taken as absent."""
+        return tuple(name for name in self.vocabulary if name not in self.findings)
+
     @property
     def top_cause(self) -> str:
         """The id of the most probable cause."""
