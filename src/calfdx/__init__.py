@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib as _contextlib
 
+from ._batch import diagnose_batch
 from ._exceptions import (
     CalfdxError,
     CalfdxWarning,
@@ -56,6 +57,7 @@ __all__ = [
     "UnknownStateError",
     "__version__",
     "diagnose",
+    "diagnose_batch",
     "findings",
     "load_model",
     "table_problems",

@@ -7,10 +7,11 @@ from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 import pandas as pd
 
+from ._batch import BatchTables
 from ._exceptions import InvalidOptionError
 from ._inference import Engine, FindingValue, check_threshold, normalize_evidence
 from ._network import build_network
@@ -53,6 +54,7 @@ class Model:
     """
 
     __slots__ = (
+        "_batch",
         "_cause_ids",
         "_dvt_index",
         "_dvt_threshold",
@@ -66,6 +68,7 @@ class Model:
 
     _tables: Tables
     _engine: Engine
+    _batch: BatchTables
     _dvt_threshold: float
     _cause_ids: tuple[str, ...]
     _dvt_index: int
@@ -79,16 +82,21 @@ class Model:
         tables: Tables,
         *,
         dvt_threshold: float = DEFAULT_DVT_THRESHOLD,
-        _engine: Engine | None = None,
+        _compiled: tuple[Engine, BatchTables] | None = None,
     ) -> None:
         if not isinstance(tables, Tables):
             msg = "Create a Model with calfdx.load_model(path), not Model(...) directly."
             raise InvalidOptionError(msg)
-        engine = _engine if _engine is not None else Engine(tables)
+        engine, batch = (
+            _compiled
+            if _compiled is not None
+            else (Engine(tables), BatchTables(tables.findings, tables.prior, tables.likelihood))
+        )
         cause_ids = [cause.id for cause in tables.causes]
         setattr_ = object.__setattr__
         setattr_(self, "_tables", tables)
         setattr_(self, "_engine", engine)
+        setattr_(self, "_batch", batch)
         setattr_(self, "_dvt_threshold", check_threshold(dvt_threshold))
         setattr_(self, "_cause_ids", tuple(cause_ids))
         setattr_(self, "_dvt_index", cause_ids.index(DVT))
@@ -104,6 +112,10 @@ class Model:
     def __delattr__(self, name: str) -> NoReturn:
         msg = f"Model is immutable; cannot delete {name!r}."
         raise AttributeError(msg)
+
+    def __reduce__(self) -> tuple[Any, tuple[Tables, float]]:
+        # Pickle the validated tables and the threshold; the engine is rebuilt on load.
+        return (_restore_model, (self._tables, self._dvt_threshold))
 
     def __repr__(self) -> str:
         return (
@@ -151,7 +163,7 @@ class Model:
     @property
     def sources(self) -> Mapping[str, Source]:
         """The cited works, by source id."""
-        return self._tables.sources
+        return MappingProxyType(self._tables.sources)
 
     @property
     def prior(self) -> pd.Series:
@@ -263,7 +275,9 @@ class Model:
         >>> calfdx.load_model().with_dvt_threshold(0.05).dvt_threshold
         0.05
         """
-        return Model(self._tables, dvt_threshold=dvt_threshold, _engine=self._engine)
+        return Model(
+            self._tables, dvt_threshold=dvt_threshold, _compiled=(self._engine, self._batch)
+        )
 
     def to_pgmpy(self) -> DiscreteBayesianNetwork:
         """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.
@@ -281,6 +295,10 @@ class Model:
         ['active_cancer', 'age', 'back_pain']
         """
         return build_network(self._tables)
+
+
+def _restore_model(tables: Tables, dvt_threshold: float) -> Model:
+    return Model(tables, dvt_threshold=dvt_threshold)
 
 
 @functools.lru_cache(maxsize=8)

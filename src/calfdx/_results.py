@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Final
 
 import pandas as pd
@@ -77,6 +78,13 @@ class Diagnosis:
     setting: str
     tables_hash: str
     calfdx_version: str
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # Mapping proxies do not pickle: rebuild from plain dictionaries.
+        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in ("posterior", "findings", "labels", "urgency"):
+            state[name] = dict(state[name])
+        return (_restore_diagnosis, (state,))
 
     # ---------------------------------------------------------------- derived values
     @property
@@ -257,3 +265,9 @@ class Diagnosis:
             f"{len(self.unobserved)}. Tables {self.tables_hash[:12]}, calfdx "
             f"{html.escape(self.calfdx_version)}.</small></p></div>"
         )
+
+
+def _restore_diagnosis(state: dict[str, Any]) -> Diagnosis:
+    for name in ("posterior", "findings", "labels", "urgency"):
+        state[name] = MappingProxyType(state[name])
+    return Diagnosis(**state)
