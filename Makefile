@@ -42,6 +42,10 @@ typecheck: $(VENV)/.test-installed
 pytest: $(VENV)/.test-installed
 	$(BIN)/pytest
 
+## bench: speed and memory against pgmpy in one process; writes benchmarks/RESULTS.md
+bench: $(VENV)/.test-installed
+	$(BIN)/python benchmarks/run.py
+
 ## constraints: re-pin every dependency to what is installed in .venv now
 constraints: $(VENV)/.test-installed
 	$(PIP) freeze --exclude-editable --exclude calfdx > $(CONSTRAINTS)

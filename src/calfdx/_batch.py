@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import threading
 from collections.abc import Callable, Collection, Hashable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
@@ -31,7 +32,7 @@ from ._exceptions import (
     UnknownStateError,
 )
 from ._inference import UNKNOWN, Engine, check_threshold
-from ._tables import Finding
+from ._tables import DVT, Finding
 
 if TYPE_CHECKING:
     from ._model import Model
@@ -65,7 +66,7 @@ class BatchTables:
         Finding id → (states, causes) likelihood matrix.
     """
 
-    __slots__ = ("group_of", "n_causes", "stride_of", "tables", "unknown_code")
+    __slots__ = ("group_of", "n_causes", "stride_of", "tables", "unknown", "unknown_code")
 
     def __init__(
         self,
@@ -111,54 +112,99 @@ class BatchTables:
         self.n_causes = n_causes
         #: The code of "unknown" for each finding: its number of states.
         self.unknown_code: tuple[int, ...] = tuple(len(f.states) for f in findings)
+        self.unknown: npt.NDArray[np.int8] = np.array(self.unknown_code, dtype=np.int8)
+        self.unknown.flags.writeable = False
 
     def score(
-        self, codes: CodeArray, kernel: str | None = None
-    ) -> tuple[FloatArray, npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
-        """Return (posteriors, top cause index, rows needing the exact log-space path)."""
-        n = codes.shape[0]
-        out = np.empty((n, self.n_causes))
-        top = np.empty(n, dtype=np.intp)
-        redo = np.zeros(n, dtype=np.bool_)
+        self, codes: CodeArray, dvt_index: int, threshold: float, kernel: str | None = None
+    ) -> Scores:
+        """Score codes of shape (findings, patients); a negative code means unknown."""
+        n = codes.shape[1]
+        scores = Scores(
+            probabilities=np.empty((n, self.n_causes)),
+            top=np.empty(n, dtype=np.int16),
+            dvt=np.empty(n),
+            alert=np.empty(n, dtype=np.bool_),
+            redo=np.zeros(n, dtype=np.bool_),
+        )
         if n:
-            _kernel(kernel)(codes, self.group_of, self.stride_of, self.tables, out, top, redo)
-        return out, top, redo
+            _kernel(kernel)(
+                codes,
+                self.unknown,
+                self.group_of,
+                self.stride_of,
+                self.tables,
+                dvt_index,
+                threshold,
+                scores.probabilities,
+                scores.top,
+                scores.dvt,
+                scores.alert,
+                scores.redo,
+            )
+        return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The kernel's outputs for n patients."""
+
+    probabilities: FloatArray  # (n, causes)
+    top: npt.NDArray[np.int16]  # index of the most probable cause
+    dvt: FloatArray  # P(dvt)
+    alert: npt.NDArray[np.bool_]  # P(dvt) >= threshold
+    redo: npt.NDArray[np.bool_]  # rows whose product underflowed: redo in log space
 
 
 # --------------------------------------------------------------------------------------------
-# Kernels: (codes, group_of, stride_of, tables, out, top, redo) -> None, filling the outputs.
+# Kernels: (codes, unknown, group_of, stride_of, tables, dvt_index, threshold,
+#           out, top, dvt, alert, redo) -> None, filling the outputs.
 
 Kernel = Callable[..., None]
 
 
 def _numpy_kernel(
     codes: CodeArray,
+    unknown: npt.NDArray[np.int8],
     group_of: npt.NDArray[np.intp],
     stride_of: npt.NDArray[np.intp],
     tables: FloatArray,
+    dvt_index: int,
+    threshold: float,
     out: FloatArray,
-    top: npt.NDArray[np.intp],
+    top: npt.NDArray[np.int16],
+    dvt: FloatArray,
+    alert: npt.NDArray[np.bool_],
     redo: npt.NDArray[np.bool_],
 ) -> None:
+    n_findings, n = codes.shape
     n_groups = tables.shape[0]
-    # (findings, groups) matrix: codes @ strides gives every group's joint-table row.
-    strides = np.zeros((codes.shape[1], n_groups), dtype=np.intp)
-    strides[np.arange(codes.shape[1]), group_of] = stride_of
-    buffer = np.empty((min(_CHUNK, codes.shape[0]), tables.shape[2]))
-    for start in range(0, codes.shape[0], _CHUNK):
-        stop = min(start + _CHUNK, codes.shape[0])
-        index = codes[start:stop].astype(np.intp) @ strides
+    buffer = np.empty((min(_CHUNK, n), tables.shape[2]))
+    index = np.empty((n_groups, min(_CHUNK, n)), dtype=np.intp)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        width = stop - start
+        group_index = index[:, :width]
+        group_index.fill(0)
+        for f in range(n_findings):
+            code = codes[f, start:stop].astype(np.intp)
+            code[code < 0] = unknown[f]
+            code *= stride_of[f]
+            group_index[group_of[f]] += code
         block = out[start:stop]
-        np.take(tables[0], index[:, 0], axis=0, out=block)
-        part = buffer[: stop - start]
+        np.take(tables[0], group_index[0], axis=0, out=block)
+        part = buffer[:width]
         for g in range(1, n_groups):
-            np.take(tables[g], index[:, g], axis=0, out=part)
+            np.take(tables[g], group_index[g], axis=0, out=part)
             block *= part
         total = block.sum(axis=1)
-        redo[start:stop] = ~(total > _TINY)
-        total[redo[start:stop]] = 1.0
+        low = ~(total > _TINY)
+        redo[start:stop] = low
+        total[low] = 1.0
         block /= total[:, None]
-        np.argmax(block, axis=1, out=top[start:stop])
+        top[start:stop] = np.argmax(block, axis=1)
+        dvt[start:stop] = block[:, dvt_index]
+        alert[start:stop] = dvt[start:stop] >= threshold
 
 
 _KERNELS: dict[str, Kernel] = {"numpy": _numpy_kernel}
@@ -172,39 +218,64 @@ def _compile_numba() -> Kernel | None:
         return None
 
     @numba.njit(nogil=True, cache=False)
-    def numba_kernel(codes, group_of, stride_of, tables, out, top, redo):  # type: ignore[no-untyped-def]
-        n, n_findings = codes.shape
+    def numba_kernel(  # type: ignore[no-untyped-def]
+        codes,
+        unknown,
+        group_of,
+        stride_of,
+        tables,
+        dvt_index,
+        threshold,
+        out,
+        top,
+        dvt,
+        alert,
+        redo,
+    ):
+        n_findings, n = codes.shape
         n_groups = tables.shape[0]
         n_causes = tables.shape[2]
-        index = np.empty(n_groups, np.intp)
+        block = 512
+        index = np.empty((n_groups, block), np.intp)
         acc = np.empty(n_causes)
-        for i in range(n):
-            for g in range(n_groups):
-                index[g] = 0
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            # Group rows for this block, finding by finding: sequential reads of each column.
+            index[:, : stop - start] = 0
             for f in range(n_findings):
-                index[group_of[f]] += codes[i, f] * stride_of[f]
-            row = index[0]
-            for c in range(n_causes):
-                acc[c] = tables[0, row, c]
-            for g in range(1, n_groups):
-                row = index[g]
+                g = group_of[f]
+                stride = stride_of[f]
+                missing = unknown[f]
+                for i in range(start, stop):
+                    code = codes[f, i]
+                    index[g, i - start] += (missing if code < 0 else code) * stride
+            for i in range(start, stop):
+                j = i - start
+                row = index[0, j]
                 for c in range(n_causes):
-                    acc[c] *= tables[g, row, c]
-            total = 0.0
-            for c in range(n_causes):
-                total += acc[c]
-            if not total > _TINY:
-                redo[i] = True
-                total = 1.0
-            best = 0
-            best_value = -1.0
-            for c in range(n_causes):
-                value = acc[c] / total
-                out[i, c] = value
-                if value > best_value:
-                    best_value = value
-                    best = c
-            top[i] = best
+                    acc[c] = tables[0, row, c]
+                for g in range(1, n_groups):
+                    row = index[g, j]
+                    for c in range(n_causes):
+                        acc[c] *= tables[g, row, c]
+                total = 0.0
+                for c in range(n_causes):
+                    total += acc[c]
+                if not total > _TINY:
+                    redo[i] = True
+                    total = 1.0
+                inverse = 1.0 / total
+                best = 0
+                best_value = -1.0
+                for c in range(n_causes):
+                    value = acc[c] * inverse
+                    out[i, c] = value
+                    if value > best_value:
+                        best_value = value
+                        best = c
+                top[i] = best
+                dvt[i] = acc[dvt_index] * inverse
+                alert[i] = dvt[i] >= threshold
 
     return cast("Kernel", numba_kernel)
 
@@ -239,51 +310,50 @@ def _kernel(name: str | None) -> Kernel:
 # Encoding a DataFrame into state codes
 
 
+_BAD: Final = -2  # the code of a value a finding does not allow (unknown is -1)
+
+
 def _value_code(finding: Finding, value: object) -> int:
-    """Return the state code of one distinct value: a state index, unknown, or -1 (bad)."""
-    unknown = len(finding.states)
+    """Return the code of one distinct value: a state index, -1 (unknown) or -2 (bad)."""
     if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return unknown
+        return -1
     if isinstance(value, bool | np.bool_):
-        return finding.states.index("yes" if value else "no") if finding.is_yes_no else -1
+        return finding.states.index("yes" if value else "no") if finding.is_yes_no else _BAD
     if isinstance(value, str):
         if value in finding.states:
             return finding.states.index(value)
-        return unknown if value == UNKNOWN else -1
-    return -1
+        return -1 if value == UNKNOWN else _BAD
+    return _BAD
 
 
 def _encode_column(
     finding: Finding, column: pd.Series
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_], list[object]]:
-    """Return (codes, bad-row mask, bad values) for one column; no loop over rows."""
-    values = column.to_numpy() if column.dtype == np.bool_ else None
-    if values is not None:
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_] | None, list[object]]:
+    """Return (codes, bad-row mask or None, bad values) for one column; no loop over rows.
+
+    A code is a state index, or -1 for unknown.
+    """
+    if column.dtype == np.bool_:
         if not finding.is_yes_no:
-            return (
-                np.zeros(len(column), np.int8),
-                np.ones(len(column), np.bool_),
-                [True, False],
-            )
+            return np.full(len(column), -1, np.int8), np.ones(len(column), np.bool_), [True]
         yes, no = finding.states.index("yes"), finding.states.index("no")
-        return np.where(values, yes, no).astype(np.int8), np.zeros(len(column), np.bool_), []
+        return np.where(column.to_numpy(), yes, no).astype(np.int8), None, []
     categorical = (
         column.array
         if isinstance(column.dtype, pd.CategoricalDtype)
         else pd.Categorical(column.to_numpy(dtype=object))
     )
+    raw = np.asarray(categorical.codes)
     categories = list(categorical.categories)
-    lookup = np.array(
-        [_value_code(finding, category) for category in categories] + [len(finding.states)],
-        dtype=np.int8,
-    )
-    codes = lookup[np.asarray(categorical.codes)]  # code -1 (missing) picks the last entry
-    bad = codes < 0
-    bad_values = [c for c, code in zip(categories, lookup, strict=False) if code < 0]
-    if bad.any():
-        used = set(np.unique(np.asarray(categorical.codes)[bad]).tolist())
-        bad_values = [categories[i] for i in sorted(used)]
-    return codes, bad, bad_values
+    if tuple(categories) == finding.states:
+        return raw.astype(np.int8, copy=False), None, []  # the fast path: codes are states
+    lookup = np.array([_value_code(finding, c) for c in categories] + [-1], dtype=np.int8)
+    codes = lookup[raw]  # code -1 (missing) picks the trailing -1
+    if not (lookup == _BAD).any():
+        return codes, None, []
+    bad = codes == _BAD
+    used = np.unique(raw[bad]).tolist()
+    return codes, bad, [categories[i] for i in used]
 
 
 def _labels(index: pd.Index, mask: npt.NDArray[np.bool_]) -> str:
@@ -323,7 +393,7 @@ def _check_columns(
 def encode_cases(
     cases: pd.DataFrame, vocabulary: dict[str, Finding], ignore: Collection[str] | bool
 ) -> CodeArray:
-    """Return an (n, findings) int8 array of state codes (state index, or unknown).
+    """Return a (findings, patients) int8 array of codes: a state index, or -1 for unknown.
 
     Raises
     ------
@@ -331,14 +401,13 @@ def encode_cases(
         Naming the rows and columns of every bad value (the first few, and how many).
     """
     _check_columns(cases.columns, vocabulary, ignore)
-    codes = np.empty((len(cases), len(vocabulary)), dtype=np.int8)
+    codes = np.full((len(vocabulary), len(cases)), -1, dtype=np.int8)
     problems: list[str] = []
     for j, (name, finding) in enumerate(vocabulary.items()):
         if name not in cases.columns:
-            codes[:, j] = len(finding.states)
             continue
         column_codes, bad, bad_values = _encode_column(finding, cases[name])
-        if bad.any():
+        if bad is not None and bad.any():
             count = int(bad.sum())
             shown = ", ".join(repr(v) for v in bad_values[:_SHOWN])
             extra = " or True/False" if finding.is_yes_no else ""
@@ -348,7 +417,8 @@ def encode_cases(
                 f"values {shown}). Allowed: {list(finding.states)}{extra}, or NaN/None for "
                 "unknown."
             )
-        codes[:, j] = column_codes
+            continue
+        codes[j] = column_codes
     if problems:
         msg = "Bad values in cases (no result was returned):\n" + "\n".join(
             f"  - {problem}" for problem in problems
@@ -361,19 +431,12 @@ def encode_cases(
 # The public function
 
 
-def _output_frame(
-    model: Model,
-    probabilities: FloatArray,
-    top: npt.NDArray[np.intp],
-    index: pd.Index,
-    threshold: float,
-) -> pd.DataFrame:
-    causes = list(model._engine.causes)
-    frame = pd.DataFrame(probabilities, index=index, columns=pd.Index(causes), copy=False)
-    dvt = probabilities[:, model._dvt_index]
-    frame["dvt_probability"] = dvt
-    frame["dvt_alert"] = dvt >= threshold
-    frame["top_cause"] = pd.Categorical.from_codes(top, categories=pd.Index(causes))
+def _output_frame(model: Model, scores: Scores, index: pd.Index) -> pd.DataFrame:
+    causes = pd.Index(model._engine.causes)
+    frame = pd.DataFrame(scores.probabilities, index=index, columns=causes, copy=False)
+    frame["dvt_probability"] = scores.dvt
+    frame["dvt_alert"] = scores.alert
+    frame["top_cause"] = pd.Categorical.from_codes(scores.top, categories=causes, validate=False)
     return frame
 
 
@@ -386,38 +449,30 @@ def score_frame(
 ) -> pd.DataFrame:
     """Score a pandas DataFrame (checked options); see :func:`calfdx.diagnose_batch`."""
     codes = encode_cases(cases, dict(model.findings), ignore)
-    batch = model._batch
-    probabilities, top, redo = batch.score(codes, kernel)
-    if redo.any():
-        _redo_exactly(model._engine, batch, codes, probabilities, top, redo, cases.index)
-    return _output_frame(model, probabilities, top, cases.index, threshold)
+    scores = model._batch.score(codes, model._dvt_index, threshold, kernel)
+    if scores.redo.any():
+        _redo_exactly(model._engine, codes, scores, threshold, cases.index)
+    return _output_frame(model, scores, cases.index)
 
 
 def _redo_exactly(
-    engine: Engine,
-    batch: BatchTables,
-    codes: CodeArray,
-    probabilities: FloatArray,
-    top: npt.NDArray[np.intp],
-    redo: npt.NDArray[np.bool_],
-    index: pd.Index,
+    engine: Engine, codes: CodeArray, scores: Scores, threshold: float, index: pd.Index
 ) -> None:
     """Recompute, in log space, the rows whose linear product underflowed."""
-    impossible = np.zeros(len(redo), dtype=np.bool_)
-    offsets = np.cumsum([1, *batch.unknown_code[:-1]])
-    for i in np.flatnonzero(redo):
-        row_codes = codes[i]
-        rows = [
-            int(offsets[f] + code)
-            for f, code in enumerate(row_codes.tolist())
-            if code != batch.unknown_code[f]
-        ]
+    impossible = np.zeros(len(scores.redo), dtype=np.bool_)
+    offsets = np.cumsum([1, *(len(f.states) for f in engine.findings[:-1])]).tolist()
+    dvt_index = engine.causes.index(DVT)
+    for i in np.flatnonzero(scores.redo).tolist():
+        rows = [offsets[f] + code for f, code in enumerate(codes[:, i].tolist()) if code >= 0]
         try:
-            probabilities[i] = engine._log_posterior(rows)
+            posterior = engine._log_posterior(rows)
         except ImpossibleEvidenceError:
             impossible[i] = True
             continue
-        top[i] = int(np.argmax(probabilities[i]))
+        scores.probabilities[i] = posterior
+        scores.top[i] = int(np.argmax(posterior))
+        scores.dvt[i] = posterior[dvt_index]
+        scores.alert[i] = posterior[dvt_index] >= threshold
     if impossible.any():
         count = int(impossible.sum())
         msg = (
@@ -532,13 +587,10 @@ def _diagnose_dask(
     model: Model, cases: Any, threshold: float, ignore: Collection[str] | bool
 ) -> Any:
     _check_columns(cases.columns, dict(model.findings), ignore)
-    meta = _output_frame(
-        model,
-        np.empty((0, len(model.causes))),
-        np.empty(0, dtype=np.intp),
-        cases._meta.index,
-        threshold,
+    empty = model._batch.score(
+        np.empty((len(model.findings), 0), dtype=np.int8), model._dvt_index, threshold
     )
+    meta = _output_frame(model, empty, cases._meta.index)
     return cases.map_partitions(_score_partition, model, threshold, ignore, meta=meta)
 
 
