@@ -36,9 +36,14 @@ BAD_EVIDENCE = [
         {"age": 42},
         calfdx.UnknownStateError,
         r"Finding 'age' expects one of the states \['under_18', '18_to_39', '40_to_64', "
-        r"'65_plus'\], or None for unknown\. Got 42 \(of type int\) instead",
+        r"'65_plus'\], a mapping of state to probability, or None for unknown\. "
+        r"Got 42 \(of type int\) instead",
     ),
-    ({"swelling": 1}, calfdx.UnknownStateError, r"\['yes', 'no'\] or True/False"),
+    (
+        {"swelling": 1.5},
+        calfdx.UnknownStateError,
+        r"Soft evidence for finding 'swelling' must be probabilities in \[0, 1\]",
+    ),
     (
         {"onset": True},
         calfdx.UnknownStateError,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -36,10 +37,19 @@ from ._exceptions import (
 )
 from ._tables import Finding, Tables
 
-__all__ = ["UNKNOWN", "Engine", "FindingValue", "check_threshold", "normalize_evidence"]
+__all__ = [
+    "UNKNOWN",
+    "Engine",
+    "Evidence",
+    "FindingValue",
+    "Soft",
+    "check_threshold",
+    "normalize_evidence",
+]
 
-#: A finding value: a state name, True/False for yes/no findings, or None for unknown.
-FindingValue = str | bool | None
+#: A finding value: a state name; True/False or a probability of yes for yes/no findings;
+#: a mapping of state to probability (soft evidence); or None for unknown.
+FindingValue = str | bool | float | Mapping[str, float] | None
 #: The string that marks a finding as explicitly unknown (marginalised).
 UNKNOWN: Final = "unknown"
 
@@ -60,8 +70,45 @@ def _describe(value: object) -> str:
     return f"{value!r} (of type {type(value).__name__})"
 
 
-def _state_of(finding: Finding, value: object) -> tuple[str | None, str | None]:
-    """Return (state, None) for a usable value, (None, None) for unknown, or (None, problem)."""
+#: Soft evidence: one likelihood weight per state of the finding, in state order.
+Soft = tuple[float, ...]
+
+
+def _soft_of(finding: Finding, value: object) -> tuple[Soft | None, str | None]:
+    """Return (weights, None) for soft evidence, or (None, problem)."""
+    if isinstance(value, Mapping):
+        unknown = [state for state in value if state not in finding.states]
+        if unknown:
+            return None, (
+                f"Soft evidence for finding {finding.id!r} names unknown states {unknown}. "
+                f"Allowed states: {list(finding.states)}."
+            )
+        weights = [value.get(state, 0.0) for state in finding.states]
+    elif finding.is_yes_no:
+        yes_first = finding.states.index("yes") == 0
+        weights = [value, 1.0 - value] if yes_first else [1.0 - value, value]  # type: ignore[operator]
+    else:
+        return None, (
+            f"Finding {finding.id!r} has more than yes/no; give soft evidence as a mapping of "
+            f"state to probability, e.g. {{{finding.states[0]!r}: 0.7, "
+            f"{finding.states[1]!r}: 0.3}}. Got {_describe(value)} instead."
+        )
+    ok = all(
+        isinstance(w, int | float | np.integer | np.floating)
+        and not isinstance(w, bool | np.bool_)
+        and 0.0 <= float(w) <= 1.0
+        for w in weights
+    )
+    if not ok or abs(sum(float(w) for w in weights) - 1.0) > 1e-6:
+        return None, (
+            f"Soft evidence for finding {finding.id!r} must be probabilities in [0, 1] that "
+            f"sum to 1 over the states {list(finding.states)}. Got {_describe(value)} instead."
+        )
+    return tuple(float(w) for w in weights), None
+
+
+def _state_of(finding: Finding, value: object) -> tuple[str | Soft | None, str | None]:
+    """Return (state or soft weights, None), (None, None) for unknown, or (None, problem)."""
     if _is_missing(value) or (
         isinstance(value, str) and value == UNKNOWN and UNKNOWN not in finding.states
     ):
@@ -85,11 +132,24 @@ def _state_of(finding: Finding, value: object) -> tuple[str | None, str | None]:
             f"Unknown state {value!r} for finding {finding.id!r}.{hint} "
             f"Allowed states: {list(finding.states)}."
         )
-    extra = " or True/False" if finding.is_yes_no else ""
+    if isinstance(value, Mapping) or (
+        finding.is_yes_no and isinstance(value, int | float | np.integer | np.floating)
+    ):
+        return _soft_of(finding, value)
+    extra = ", True/False or a probability of yes" if finding.is_yes_no else ""
     return None, (
         f"Finding {finding.id!r} expects one of the states {list(finding.states)}{extra}, "
-        f"or None for unknown. Got {_describe(value)} instead."
+        f"a mapping of state to probability, or None for unknown. Got {_describe(value)} "
+        "instead."
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Checked evidence: hard states, and soft (virtual) evidence as weights per state."""
+
+    hard: dict[str, str]
+    soft: dict[str, Soft]
 
 
 def _unknown_finding(name: object, vocabulary: Mapping[str, Finding]) -> str:
@@ -104,11 +164,11 @@ def normalize_evidence(
     vocabulary: Mapping[str, Finding],
     findings: Mapping[str, object] | None,
     more_findings: Mapping[str, object],
-) -> dict[str, str]:
-    """Check findings given as a mapping and as keywords; return finding → state.
+) -> Evidence:
+    """Check findings given as a mapping and as keywords.
 
-    The result is in vocabulary order and leaves out unknown findings (``None``, NaN or
-    ``"unknown"``). The caller's objects are only read, never changed.
+    Hard states and soft evidence come back in vocabulary order, leaving out unknown
+    findings (``None``, NaN or ``"unknown"``). The caller's objects are only read.
 
     Raises
     ------
@@ -135,7 +195,7 @@ def normalize_evidence(
                     f"Finding {keyword!r} was given twice: in the mapping and as a keyword.",
                 )
             )
-    states: dict[str, str] = {}
+    states: dict[str, str | Soft] = {}
     for name, value in [*items, *more_findings.items()]:
         if not isinstance(name, str) or name not in vocabulary:
             problems.append((UnknownFindingError, _unknown_finding(name, vocabulary)))
@@ -151,7 +211,15 @@ def normalize_evidence(
         messages = tuple(dict.fromkeys(message for _, message in problems))
         message = messages[0] if len(messages) == 1 else "\n".join(("", *messages))
         raise kind(message, messages)
-    return {name: states[name] for name in vocabulary if name in states}
+    hard: dict[str, str] = {}
+    soft: dict[str, Soft] = {}
+    for name in vocabulary:
+        value = states.get(name)
+        if isinstance(value, str):
+            hard[name] = value
+        elif value is not None:
+            soft[name] = value
+    return Evidence(hard, soft)
 
 
 def check_threshold(value: object, name: str = "dvt_threshold") -> float:
@@ -188,7 +256,15 @@ class Engine:
         Validated tables.
     """
 
-    __slots__ = ("_label", "_likelihood", "_log_likelihood", "_row", "causes", "findings")
+    __slots__ = (
+        "_block",
+        "_label",
+        "_likelihood",
+        "_log_likelihood",
+        "_row",
+        "causes",
+        "findings",
+    )
 
     def __init__(self, tables: Tables) -> None:
         self.causes: tuple[str, ...] = tuple(cause.id for cause in tables.causes)
@@ -210,6 +286,9 @@ class Engine:
         self._likelihood: FloatArray = likelihood
         self._log_likelihood: FloatArray = log_likelihood
         self._row: Mapping[str, Mapping[str, int]] = row
+        self._block: Mapping[str, slice] = {
+            name: slice(min(rows.values()), max(rows.values()) + 1) for name, rows in row.items()
+        }
         self._label: tuple[tuple[str, str], ...] = tuple(label)
 
     # ---------------------------------------------------------------- evidence as rows
@@ -250,8 +329,19 @@ class Engine:
         return dict(label[r] for r in rows)
 
     # ---------------------------------------------------------------- inference
-    def posterior_rows(self, rows: list[int]) -> FloatArray:
-        """Return P(cause | evidence rows) for every cause, in table order.
+    def soft_factor(self, finding: str, weights: Soft) -> FloatArray:
+        """Return P(soft evidence | cause): the weights times the finding's likelihoods."""
+        factor: FloatArray = np.asarray(weights) @ self._likelihood[self._block[finding]]
+        return factor
+
+    def block(self, finding: str) -> FloatArray:
+        """Return the (states, causes) likelihood matrix of one finding (read-only)."""
+        return self._likelihood[self._block[finding]]
+
+    def posterior_rows(
+        self, rows: list[int], soft: Mapping[str, Soft] | None = None
+    ) -> FloatArray:
+        """Return P(cause | evidence rows and soft evidence) for every cause, in table order.
 
         Raises
         ------
@@ -259,31 +349,40 @@ class Engine:
             When the evidence has probability zero under every cause.
         """
         joint: FloatArray = self._likelihood[[0, *rows]].prod(axis=0)
+        for finding, weights in (soft or {}).items():
+            joint *= self.soft_factor(finding, weights)
         total = joint.sum()
         if not total > _TINY:
-            return self._log_posterior(rows)
+            return self._log_posterior(rows, soft)
         joint /= total
         return joint
 
-    def _log_posterior(self, rows: list[int]) -> FloatArray:
+    def log_joint_rows(
+        self, rows: list[int], soft: Mapping[str, Soft] | None = None
+    ) -> FloatArray:
+        """Return log P(cause, evidence) for every cause (a new array)."""
         log_joint: FloatArray = self._log_likelihood[[0, *rows]].sum(axis=0)
+        with np.errstate(divide="ignore"):
+            for finding, weights in (soft or {}).items():
+                log_joint += np.log(self.soft_factor(finding, weights))
+        return log_joint
+
+    def _log_posterior(
+        self, rows: list[int], soft: Mapping[str, Soft] | None = None
+    ) -> FloatArray:
+        log_joint = self.log_joint_rows(rows, soft)
         peak = log_joint.max()
         if not np.isfinite(peak):
-            raise ImpossibleEvidenceError(self._impossible_message(rows))
+            raise ImpossibleEvidenceError(self._impossible_message(rows, soft))
         weights: FloatArray = np.exp(log_joint - peak)
         weights /= weights.sum()
         return weights
-
-    def log_joint(self, evidence: Mapping[str, str]) -> FloatArray:
-        """Return log P(cause, evidence) for every cause (a new array)."""
-        log_joint: FloatArray = self._log_likelihood[[0, *self.rows(evidence)]].sum(axis=0)
-        return log_joint
 
     def posterior(self, evidence: Mapping[str, str]) -> FloatArray:
         """Return P(cause | evidence) for checked evidence (finding → state)."""
         return self.posterior_rows(self.rows(evidence))
 
-    def _impossible_message(self, rows: list[int]) -> str:
+    def _impossible_message(self, rows: list[int], soft: Mapping[str, Soft] | None) -> str:
         zeros = []
         for r in rows:
             finding, state = self._label[r]
@@ -294,7 +393,17 @@ class Engine:
             ]
             if causes:
                 zeros.append(f"{finding}={state!r} (zero under {', '.join(causes)})")
-        given = ", ".join(f"{f}={s!r}" for f, s in (self._label[r] for r in rows))
+        for finding, weights in (soft or {}).items():
+            factor = self.soft_factor(finding, weights)
+            causes = [
+                cause for cause, value in zip(self.causes, factor, strict=True) if value == 0
+            ]
+            if causes:
+                zeros.append(f"{finding}~{weights} (zero under {', '.join(causes)})")
+        given = ", ".join(
+            [f"{f}={s!r}" for f, s in (self._label[r] for r in rows)]
+            + [f"{f}~{w}" for f, w in (soft or {}).items()]
+        )
         detail = "; ".join(zeros) if zeros else "the prior is zero where the findings are not"
         return (
             f"Impossible evidence: no cause of the model gives the findings {given} a non-zero "

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._batch import BatchTables
 from ._exceptions import InvalidOptionError
-from ._inference import Engine, FindingValue, check_threshold, normalize_evidence
+from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
 from ._network import build_network
 from ._results import Diagnosis
 from ._tables import DEFAULT_SETTING, DVT, Cause, Finding, Source, Tables, read_tables
@@ -243,10 +243,12 @@ class Model:
         )
         engine = self._engine
         rows = engine.fast_rows(findings, more_findings)
+        soft: dict[str, Soft] = {}
         if rows is None:
-            rows = engine.rows(normalize_evidence(self._findings, findings, more_findings))
+            checked = normalize_evidence(self._findings, findings, more_findings)
+            rows, soft = engine.rows(checked.hard), checked.soft
         evidence = engine.evidence(rows)
-        probabilities: list[float] = engine.posterior_rows(rows).tolist()
+        probabilities: list[float] = engine.posterior_rows(rows, soft).tolist()
         # Descending; sorted() is stable, so equal probabilities keep table order.
         order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
         ids = self._cause_ids
@@ -257,6 +259,7 @@ class Model:
             dvt_alert=dvt_probability >= threshold,
             dvt_threshold=threshold,
             findings=MappingProxyType(evidence),
+            soft_findings=MappingProxyType(soft),
             vocabulary=self._vocabulary,
             labels=self._labels,
             urgency=self._urgency,

@@ -52,6 +52,8 @@ class Diagnosis:
         The threshold the alert used.
     findings : Mapping[str, str]
         The findings used (finding → state), in vocabulary order.
+    soft_findings : Mapping[str, tuple of float]
+        Findings given as soft evidence: finding → one probability per state, in state order.
     vocabulary : tuple of str
         Every finding of the model, in table order.
     labels : Mapping[str, str]
@@ -72,6 +74,7 @@ class Diagnosis:
     dvt_alert: bool
     dvt_threshold: float
     findings: Mapping[str, str]
+    soft_findings: Mapping[str, tuple[float, ...]]
     vocabulary: tuple[str, ...] = field(compare=False)
     labels: Mapping[str, str] = field(compare=False)
     urgency: Mapping[str, str] = field(compare=False)
@@ -82,7 +85,7 @@ class Diagnosis:
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         # Mapping proxies do not pickle: rebuild from plain dictionaries.
         state = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        for name in ("posterior", "findings", "labels", "urgency"):
+        for name in ("posterior", "findings", "soft_findings", "labels", "urgency"):
             state[name] = dict(state[name])
         return (_restore_diagnosis, (state,))
 
@@ -90,7 +93,11 @@ class Diagnosis:
     @property
     def unobserved(self) -> tuple[str, ...]:
         """The findings not given, in table order: marginalised, never taken as absent."""
-        return tuple(name for name in self.vocabulary if name not in self.findings)
+        return tuple(
+            name
+            for name in self.vocabulary
+            if name not in self.findings and name not in self.soft_findings
+        )
 
     @property
     def top_cause(self) -> str:
@@ -173,6 +180,7 @@ class Diagnosis:
             "dvt_threshold": self.dvt_threshold,
             "alert_message": self.alert_message,
             "findings": dict(self.findings),
+            "soft_findings": {name: list(w) for name, w in self.soft_findings.items()},
             "unobserved": list(self.unobserved),
             "setting": self.setting,
             "tables_hash": self.tables_hash,
@@ -268,6 +276,6 @@ class Diagnosis:
 
 
 def _restore_diagnosis(state: dict[str, Any]) -> Diagnosis:
-    for name in ("posterior", "findings", "labels", "urgency"):
+    for name in ("posterior", "findings", "soft_findings", "labels", "urgency"):
         state[name] = MappingProxyType(state[name])
     return Diagnosis(**state)
