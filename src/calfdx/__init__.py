@@ -31,6 +31,7 @@ from ._exceptions import (
     UnknownFindingError,
     UnknownStateError,
 )
+from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
 from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
 from ._results import DISCLAIMER, Diagnosis
 from ._tables import DEFAULT_SETTING, Cause, Finding, Source, table_problems
@@ -43,14 +44,18 @@ __all__ = [
     "CalfdxError",
     "CalfdxWarning",
     "Cause",
+    "Contribution",
     "Diagnosis",
     "DuplicateFindingError",
     "EvidenceError",
+    "Explanation",
     "Finding",
     "ImpossibleEvidenceError",
     "InvalidOptionError",
     "Model",
+    "QuestionRanking",
     "Source",
+    "Suggestion",
     "TableError",
     "TableProblem",
     "UnknownFindingError",

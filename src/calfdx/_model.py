@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Final, NoReturn
+from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 import pandas as pd
 
 from ._batch import BatchTables
 from ._exceptions import InvalidOptionError
+from ._explain import QuestionRanking
 from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
 from ._network import build_network
 from ._results import Diagnosis
@@ -266,7 +267,30 @@ class Model:
             setting=self._tables.setting,
             tables_hash=self._tables.content_hash,
             calfdx_version=__version__,
+            model=self,
         )
+
+    def next_questions(
+        self,
+        findings: Mapping[str, FindingValue] | None = None,
+        /,
+        *,
+        k: int = 3,
+        rank_by: Literal["decision", "information"] = "decision",
+        **more_findings: FindingValue,
+    ) -> QuestionRanking:
+        """Rank the findings not yet given; see :meth:`Diagnosis.next_questions`.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> [s.finding for s in model.next_questions({"swelling": "yes"}, k=1)] != []
+        True
+        """
+        # Findings passed as keywords cannot be named dvt_threshold (a reserved name).
+        result = self.diagnose(findings, **more_findings)  # type: ignore[arg-type]
+        return result.next_questions(k, rank_by=rank_by)
 
     # ---------------------------------------------------------------- new models, escape hatch
     def with_dvt_threshold(self, dvt_threshold: float) -> Model:

@@ -6,11 +6,15 @@ import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import pandas as pd
 
 from ._exceptions import InvalidOptionError
+from ._explain import Explanation, QuestionRanking, explain, next_questions
+
+if TYPE_CHECKING:
+    from ._model import Model
 
 __all__ = ["DISCLAIMER", "Diagnosis"]
 
@@ -67,6 +71,8 @@ class Diagnosis:
         SHA-256 of the tables' files: which numbers produced this result.
     calfdx_version : str
         The calfdx version that produced this result.
+    model : Model
+        The model that produced this result (for explanations and next questions).
     """
 
     posterior: Mapping[str, float]
@@ -81,6 +87,7 @@ class Diagnosis:
     setting: str
     tables_hash: str
     calfdx_version: str
+    model: Model = field(compare=False)
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         # Mapping proxies do not pickle: rebuild from plain dictionaries.
@@ -150,6 +157,63 @@ class Diagnosis:
     def disclaimer(self) -> str:
         """The decision-support disclaimer."""
         return DISCLAIMER
+
+    # ---------------------------------------------------------------- decision support
+    def explain(self, cause: str | None = None) -> Explanation:
+        """Explain a cause's posterior: one record per observed finding, with exact weights.
+
+        Parameters
+        ----------
+        cause : str, optional
+            The cause to explain; default: the top cause.
+
+        Returns
+        -------
+        Explanation
+            Records of (finding, state, cause, likelihood_ratio, weight, effect) in table
+            order, grouped as ``supporting``, ``against`` and ``neutral``; the prior log-odds
+            plus the weights equal the posterior log-odds.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> why = calfdx.diagnose(swelling="yes", side="unilateral").explain("dvt")
+        >>> why.supporting[0].sentence("DVT")
+        'swelling = yes makes DVT 1.5× more likely'
+        >>> total = why.prior_log_odds + sum(r.weight for r in why.records)
+        >>> bool(abs(total - why.posterior_log_odds) < 1e-9)
+        True
+        """
+        return explain(self.model, self, cause)
+
+    def next_questions(
+        self, k: int = 3, *, rank_by: Literal["decision", "information"] = "decision"
+    ) -> QuestionRanking:
+        """Rank the findings not yet given: the questions worth asking next.
+
+        Parameters
+        ----------
+        k : int, default=3
+            How many suggestions.
+        rank_by : {"decision", "information"}, default="decision"
+            ``"decision"``: the questions whose answer could flip the DVT alert first (most
+            likely flip first), then by information gain per cost; ``"information"``: by
+            expected information gain about the cause per cost.
+
+        Returns
+        -------
+        QuestionRanking
+            Suggestions with the information gain in bits, the probability that the answer
+            flips the DVT alert, P(DVT) under each answer, and why each was chosen.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> ranking = calfdx.diagnose(side="unilateral", swelling="yes").next_questions(2)
+        >>> len(ranking), ranking[0].finding in calfdx.findings()
+        (2, True)
+        """
+        return next_questions(self.model, self, k, rank_by)
 
     # ---------------------------------------------------------------- views
     def to_dict(self) -> dict[str, Any]:

@@ -82,6 +82,10 @@ COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 TABLE_FILES: Final = tuple(COLUMNS)
+#: Columns a file may have besides its required ones.
+OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"findings.csv": ("cost",)}
+)
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 # States may start with a digit (e.g. the age band '18_to_39').
@@ -120,6 +124,7 @@ class Finding:
     category: Literal["history", "examination", "risk_factor"]
     states: tuple[str, ...]
     question: str
+    cost: float = 1.0
 
     @property
     def is_yes_no(self) -> bool:
@@ -133,6 +138,7 @@ class Finding:
             "category": self.category,
             "states": list(self.states),
             "question": self.question,
+            "cost": self.cost,
         }
 
 
@@ -236,8 +242,9 @@ def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
         return None
     header = [column.strip() for column in header]
     expected = COLUMNS[name]
+    optional = [column for column in OPTIONAL_COLUMNS.get(name, ()) if column in header]
     missing = [column for column in expected if column not in header]
-    extra = [column for column in header if column not in expected]
+    extra = [column for column in header if column not in (*expected, *optional)]
     duplicated = sorted({column for column in header if header.count(column) > 1})
     if missing:
         out.add(name, 1, None, f"missing columns {missing}. Expected columns: {list(expected)}.")
@@ -265,7 +272,7 @@ def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
                 )
                 continue
             values = {column: value.strip() for column, value in zip(header, fields, strict=True)}
-            rows.append(_Row(line, {column: values[column] for column in expected}))
+            rows.append(_Row(line, {column: values[column] for column in (*expected, *optional)}))
     except csv.Error as error:
         out.add(name, reader.line_num, None, f"the file cannot be parsed as CSV ({error}).")
     return rows
@@ -434,12 +441,27 @@ def _findings(rows: list[_Row], out: _Collector) -> dict[str, Finding]:
                 "instead.",
             )
             ok = False
+        cost = 1.0
+        if row.values.get("cost"):
+            try:
+                cost = float(row.values["cost"])
+            except ValueError:
+                cost = math.nan
+            if not math.isfinite(cost) or cost <= 0:
+                out.add(
+                    name,
+                    row.line,
+                    "cost",
+                    f"expected a positive number (or empty for 1). Got {row.values['cost']!r}.",
+                )
+                ok = False
         if ok and not _duplicate(seen, (finding,), name, row, out):
             findings[finding] = Finding(
                 finding,
                 row.values["category"],  # type: ignore[arg-type]  # checked just above
                 states,
                 row.values["question"],
+                cost,
             )
     return findings
 

@@ -1,0 +1,442 @@
+r"""Explanations with exact weights, and the next best question.
+
+**Explanations.** For a cause :math:`c`, the posterior log-odds are the prior log-odds plus
+one weight of evidence per observed finding, taken in table order:
+
+.. math::
+
+    \log \frac{P(c \mid e)}{P(\bar c \mid e)} = \log \frac{P(c)}{P(\bar c)}
+        + \sum_k \log \frac{P(e_k \mid c)}{P(e_k \mid \bar c, e_{<k})}
+
+Findings are independent given the cause, so :math:`P(e_k \mid c, e_{<k}) = P(e_k \mid c)`;
+"not :math:`c`" is a mixture of the other causes, weighted by their posterior given the
+findings before :math:`e_k`. The sum is exact (a telescoping product), so the weights
+reproduce the posterior; a finding's weight can depend on the findings before it in the
+table, which the explanation records as its ``order``.
+
+**Next best question.** For each finding not yet given, with posterior :math:`\pi` over the
+causes: the probability of each answer :math:`P(s \mid e) = \sum_c P(s \mid c)\,\pi_c`, the
+posterior after each answer, the expected information gain about the cause
+:math:`H(C \mid e) - \sum_s P(s \mid e)\,H(C \mid e, s)` in bits, and the probability that
+the answer flips the DVT alert.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from ._exceptions import InvalidOptionError
+
+if TYPE_CHECKING:
+    from ._model import Model
+    from ._results import Diagnosis
+
+__all__ = ["Contribution", "Explanation", "QuestionRanking", "Suggestion"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: A finding whose likelihood ratio lies within [1/1.1, 1.1] is called neutral.
+NEUTRAL_RATIO: Final = 1.1
+Effect = Literal["supporting", "against", "neutral"]
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One observed finding's weight of evidence for (or against) one cause.
+
+    Attributes
+    ----------
+    finding, state : str
+        The finding and its state (``"soft"`` for soft evidence).
+    cause : str
+        The cause explained.
+    likelihood_ratio : float
+        P(state | cause) / P(state | not cause, findings before it in table order).
+    weight : float
+        ``log(likelihood_ratio)``: the change in the cause's log-odds.
+    effect : {"supporting", "against", "neutral"}
+        Neutral when the ratio lies within [1/1.1, 1.1].
+    """
+
+    finding: str
+    state: str
+    cause: str
+    likelihood_ratio: float
+    weight: float
+    effect: Effect
+
+    def sentence(self, label: str) -> str:
+        """Render the record as a sentence, e.g. ``swelling = yes makes DVT 1.4× more likely``."""
+        ratio = self.likelihood_ratio
+        if self.effect == "neutral":
+            return f"{self.finding} = {self.state} hardly changes {label} ({ratio:.2f}×)"
+        if ratio >= 1:
+            return f"{self.finding} = {self.state} makes {label} {ratio:.1f}× more likely"
+        inverse = math.inf if ratio == 0 else 1 / ratio
+        return f"{self.finding} = {self.state} makes {label} {inverse:.1f}× less likely"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Explanation:
+    """Why a cause has its posterior: one record per observed finding, with exact weights.
+
+    ``prior_log_odds + sum(r.weight for r in records) == posterior_log_odds`` (to rounding).
+    """
+
+    cause: str
+    label: str
+    prior_probability: float
+    posterior_probability: float
+    records: tuple[Contribution, ...]
+    unobserved: tuple[str, ...]
+    order: tuple[str, ...]
+
+    @property
+    def prior_log_odds(self) -> float:
+        """Log-odds of the cause before any finding."""
+        return _log_odds(self.prior_probability)
+
+    @property
+    def posterior_log_odds(self) -> float:
+        """Log-odds of the cause given every finding."""
+        return _log_odds(self.posterior_probability)
+
+    @property
+    def supporting(self) -> tuple[Contribution, ...]:
+        """Records that make the cause more likely, strongest first."""
+        return tuple(
+            sorted((r for r in self.records if r.effect == "supporting"), key=lambda r: -r.weight)
+        )
+
+    @property
+    def against(self) -> tuple[Contribution, ...]:
+        """Records that make the cause less likely, strongest first."""
+        return tuple(
+            sorted((r for r in self.records if r.effect == "against"), key=lambda r: r.weight)
+        )
+
+    @property
+    def neutral(self) -> tuple[Contribution, ...]:
+        """Records that hardly change the cause."""
+        return tuple(r for r in self.records if r.effect == "neutral")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the records as a DataFrame (table order), numbers unrounded."""
+        return pd.DataFrame(
+            [
+                {
+                    "finding": r.finding,
+                    "state": r.state,
+                    "cause": r.cause,
+                    "likelihood_ratio": r.likelihood_ratio,
+                    "weight": r.weight,
+                    "effect": r.effect,
+                }
+                for r in self.records
+            ],
+            columns=["finding", "state", "cause", "likelihood_ratio", "weight", "effect"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dictionary."""
+        return {
+            "cause": self.cause,
+            "label": self.label,
+            "prior_probability": self.prior_probability,
+            "posterior_probability": self.posterior_probability,
+            "prior_log_odds": self.prior_log_odds,
+            "posterior_log_odds": self.posterior_log_odds,
+            "records": [
+                {
+                    "finding": r.finding,
+                    "state": r.state,
+                    "cause": r.cause,
+                    "likelihood_ratio": r.likelihood_ratio,
+                    "weight": r.weight,
+                    "effect": r.effect,
+                }
+                for r in self.records
+            ],
+            "unobserved": list(self.unobserved),
+            "order": list(self.order),
+        }
+
+    def lines(self) -> list[str]:
+        """Return the explanation as lines of text."""
+        out = [
+            f"Why {self.label} ({self.cause}): prior {self.prior_probability:.1%} -> "
+            f"posterior {self.posterior_probability:.1%}"
+        ]
+        for title, group in (
+            ("Supporting", self.supporting),
+            ("Against", self.against),
+            ("Neutral", self.neutral),
+        ):
+            if group:
+                out.append(f"  {title}:")
+                out.extend(f"    - {r.sentence(self.label)}" for r in group)
+        out.append(f"  Not observed (marginalised): {len(self.unobserved)} findings")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def __repr__(self) -> str:
+        return (
+            f"<Explanation cause={self.cause!r} records={len(self.records)} "
+            f"posterior={self.posterior_probability:.3f}>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(r.finding)}</td><td>{html.escape(r.state)}</td>"
+            f"<td style='text-align:right'>{r.likelihood_ratio:.2f}</td>"
+            f"<td style='text-align:right'>{r.weight:+.2f}</td><td>{r.effect}</td></tr>"
+            for r in self.records
+        )
+        return (
+            f"<p><b>Why {html.escape(self.label)}</b>: prior {self.prior_probability:.1%} "
+            f"→ posterior {self.posterior_probability:.1%}</p><table><thead><tr><th>finding"
+            "</th><th>state</th><th>LR</th><th>weight</th><th>effect</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+
+def _log_odds(p: float) -> float:
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p / (1.0 - p))
+
+
+def _evidence_vectors(model: Model, result: Diagnosis) -> list[tuple[str, str, FloatArray]]:
+    """Return (finding, state, P(evidence | cause) per cause) in table order."""
+    engine = model._engine
+    vectors = []
+    for finding in model.findings.values():
+        if finding.id in result.findings:
+            state = result.findings[finding.id]
+            vector = engine.block(finding.id)[finding.states.index(state)]
+            vectors.append((finding.id, state, vector))
+        elif finding.id in result.soft_findings:
+            weights = result.soft_findings[finding.id]
+            vectors.append((finding.id, "soft", engine.soft_factor(finding.id, weights)))
+    return vectors
+
+
+def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
+    """Return the exact explanation of ``cause`` (default: the top cause) for ``result``."""
+    cause = result.top_cause if cause is None else cause
+    causes = model._engine.causes
+    if cause not in causes:
+        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(causes)}."
+        raise InvalidOptionError(msg)
+    index = causes.index(cause)
+    current = model._tables.prior.astype(np.float64).copy()
+    records = []
+    for finding, state, vector in _evidence_vectors(model, result):
+        others = current.copy()
+        others[index] = 0.0
+        mass = others.sum()
+        given_cause = float(vector[index])
+        given_other = float(vector @ others / mass) if mass > 0 else math.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = given_cause / given_other if given_other > 0 else math.inf
+        weight = math.log(ratio) if ratio > 0 else -math.inf
+        if 1 / NEUTRAL_RATIO <= ratio <= NEUTRAL_RATIO:
+            effect: Effect = "neutral"
+        else:
+            effect = "supporting" if ratio > 1 else "against"
+        records.append(Contribution(finding, state, cause, ratio, weight, effect))
+        current = current * vector
+        total = current.sum()
+        if total > 0:
+            current /= total
+    return Explanation(
+        cause=cause,
+        label=result.labels[cause],
+        prior_probability=float(model._tables.prior[index]),
+        posterior_probability=result.posterior[cause],
+        records=tuple(records),
+        unobserved=result.unobserved,
+        order=tuple(r.finding for r in records),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The next best question
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """A finding worth asking about next, with a preview of every answer.
+
+    Attributes
+    ----------
+    finding, question : str
+        The finding and the question or exam instruction to ask.
+    information_gain : float
+        Expected reduction of the entropy of the cause, in bits.
+    flip_probability : float
+        Probability that the answer changes the DVT alert (fires it or clears it).
+    answer_probability : Mapping[str, float]
+        P(answer) for each state, given the findings so far.
+    dvt_probability_if : Mapping[str, float]
+        P(DVT) after each answer.
+    cost : float
+        The finding's cost from the tables (1 when none is given).
+    reason : str
+        Why it was chosen, in one sentence.
+    """
+
+    finding: str
+    question: str
+    information_gain: float
+    flip_probability: float
+    answer_probability: Mapping[str, float]
+    dvt_probability_if: Mapping[str, float]
+    cost: float
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dictionary."""
+        return {
+            "finding": self.finding,
+            "question": self.question,
+            "information_gain": self.information_gain,
+            "flip_probability": self.flip_probability,
+            "answer_probability": dict(self.answer_probability),
+            "dvt_probability_if": dict(self.dvt_probability_if),
+            "cost": self.cost,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRanking:
+    """The findings not yet given, best question first."""
+
+    suggestions: tuple[Suggestion, ...]
+    rank_by: str
+
+    def __iter__(self) -> Iterator[Suggestion]:
+        return iter(self.suggestions)
+
+    def __len__(self) -> int:
+        return len(self.suggestions)
+
+    def __getitem__(self, index: int) -> Suggestion:
+        return self.suggestions[index]
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return one row per suggestion."""
+        return pd.DataFrame(
+            [
+                {
+                    "finding": s.finding,
+                    "information_gain": s.information_gain,
+                    "flip_probability": s.flip_probability,
+                    "cost": s.cost,
+                    "reason": s.reason,
+                }
+                for s in self.suggestions
+            ],
+            columns=["finding", "information_gain", "flip_probability", "cost", "reason"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dictionary."""
+        return {"rank_by": self.rank_by, "suggestions": [s.to_dict() for s in self.suggestions]}
+
+    def __str__(self) -> str:
+        lines = ["Next questions:"]
+        for rank, s in enumerate(self.suggestions, start=1):
+            lines.append(f"  {rank}. {s.question} [{s.finding}]")
+            lines.append(f"     {s.reason}")
+        return "\n".join(lines)
+
+
+def _entropy_bits(p: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
+    result: FloatArray = terms.sum(axis=-1)
+    return result
+
+
+def _percent(p: float) -> str:
+    return f"{100 * p:.1f}%" if p >= 0.001 else "<0.1%"
+
+
+def next_questions(
+    model: Model, result: Diagnosis, k: int, rank_by: Literal["decision", "information"]
+) -> QuestionRanking:
+    """Rank the findings not yet given; see :meth:`Diagnosis.next_questions`."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        msg = f"k must be a positive integer. Got {k!r} instead."
+        raise InvalidOptionError(msg)
+    if rank_by not in ("decision", "information"):
+        msg = f"rank_by must be 'decision' or 'information'. Got {rank_by!r} instead."
+        raise InvalidOptionError(msg)
+    engine = model._engine
+    causes = engine.causes
+    posterior = np.array([result.posterior[c] for c in causes])
+    entropy = float(_entropy_bits(posterior))
+    dvt = model._dvt_index
+    scored = []
+    for name in result.unobserved:
+        finding = model.findings[name]
+        joint = engine.block(name) * posterior  # (states, causes)
+        answer = joint.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            after = np.where(answer[:, None] > 0, joint / answer[:, None], 0.0)
+        gain = max(0.0, entropy - float(answer @ _entropy_bits(after)))
+        dvt_after = after[:, dvt]
+        flips = (dvt_after >= result.dvt_threshold) != result.dvt_alert
+        flip = float(answer[flips].sum())
+        scored.append((finding, gain, flip, answer, dvt_after))
+
+    def key(item: tuple[Any, float, float, FloatArray, FloatArray]) -> tuple[float, ...]:
+        finding, gain, flip, _, _ = item
+        per_cost = gain / finding.cost
+        return (-flip, -per_cost) if rank_by == "decision" else (-per_cost, -flip)
+
+    scored.sort(key=key)
+    suggestions = []
+    for finding, gain, flip, answer, dvt_after in scored[:k]:
+        previews = ", ".join(
+            f"{_percent(float(p))} if {state}"
+            for state, p in zip(finding.states, dvt_after, strict=True)
+        )
+        if flip > 0:
+            reason = (
+                f"The answer could {'clear' if result.dvt_alert else 'raise'} the DVT alert "
+                f"(probability {flip:.0%}): P(DVT) would be {previews}."
+            )
+        else:
+            reason = (
+                f"Expected to tell most about the cause ({gain:.2f} bits"
+                + (f", {gain / finding.cost:.2f} per unit cost" if finding.cost != 1 else "")
+                + f"); P(DVT) would be {previews}."
+            )
+        suggestions.append(
+            Suggestion(
+                finding=finding.id,
+                question=finding.question,
+                information_gain=gain,
+                flip_probability=flip,
+                answer_probability=dict(zip(finding.states, answer.tolist(), strict=True)),
+                dvt_probability_if=dict(zip(finding.states, dvt_after.tolist(), strict=True)),
+                cost=finding.cost,
+                reason=reason,
+            )
+        )
+    return QuestionRanking(tuple(suggestions), rank_by)

@@ -1,0 +1,174 @@
+"""Explanations with exact weights, and the next best question."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import calfdx
+
+from .strategies import evidence
+from .tablewriter import write_tables
+
+VOCABULARY = {name: f.states for name, f in calfdx.findings().items()}
+CAUSES = [c.id for c in calfdx.load_model().causes]
+
+
+@st.composite
+def patients(draw: st.DrawFn) -> dict[str, object]:
+    """Random hard evidence plus, sometimes, soft evidence on a yes/no finding."""
+    findings: dict[str, object] = dict(draw(evidence(VOCABULARY)))
+    yes_no = [n for n, s in VOCABULARY.items() if s == ("yes", "no") and n not in findings]
+    if yes_no and draw(st.booleans()):
+        findings[draw(st.sampled_from(yes_no))] = draw(st.floats(0.01, 0.99))
+    return findings
+
+
+@settings(max_examples=150, deadline=None)
+@given(findings=patients(), cause=st.sampled_from(CAUSES))
+def test_weights_reproduce_the_posterior_log_odds(findings: dict, cause: str) -> None:
+    """Check prior log-odds plus the weights equal the posterior log-odds, for any cause."""
+    result = calfdx.diagnose(findings)
+    why = result.explain(cause)
+    assert why.cause == cause
+    assert why.posterior_probability == result.posterior[cause]
+    total = why.prior_log_odds + sum(r.weight for r in why.records)
+    if math.isfinite(why.posterior_log_odds):
+        assert total == pytest.approx(why.posterior_log_odds, rel=1e-9, abs=1e-9)
+    assert [r.finding for r in why.records] == [
+        n for n in VOCABULARY if n in result.findings or n in result.soft_findings
+    ]
+    assert set(why.unobserved) == set(result.unobserved)
+    for r in why.records:
+        assert r.weight == pytest.approx(math.log(r.likelihood_ratio))
+        expected = (
+            "neutral"
+            if 1 / 1.1 <= r.likelihood_ratio <= 1.1
+            else "supporting"
+            if r.likelihood_ratio > 1
+            else "against"
+        )
+        assert r.effect == expected
+
+
+def test_explanation_views() -> None:
+    """Check the records, groups, frame, dict and text of an explanation."""
+    result = calfdx.diagnose(
+        swelling="yes", side="unilateral", recent_immobilization="yes", trauma="no", age="65_plus"
+    )
+    why = result.explain("dvt")
+    assert why is not None
+    assert {r.finding for r in why.supporting} >= {"swelling", "recent_immobilization"}
+    assert list(why.to_frame().columns) == [
+        "finding",
+        "state",
+        "cause",
+        "likelihood_ratio",
+        "weight",
+        "effect",
+    ]
+    assert why.to_dict()["records"][0]["finding"] == "age"
+    text = str(why)
+    assert "Why Deep vein thrombosis (dvt)" in text
+    assert "swelling = yes makes Deep vein thrombosis" in text
+    assert "more likely" in text
+    assert "<table>" in why._repr_html_()
+    assert result.explain().cause == result.top_cause
+    with pytest.raises(calfdx.InvalidOptionError, match="Unknown cause 'dvtt'"):
+        result.explain("dvtt")
+
+
+def test_explanation_of_the_two_cause_toy_is_the_likelihood_ratio(toy_dir: Path) -> None:
+    """Check that with two causes the weight is the plain log likelihood ratio."""
+    result = calfdx.load_model(toy_dir).diagnose(swelling="yes", onset="gradual")
+    why = result.explain("dvt")
+    ratios = {r.finding: r.likelihood_ratio for r in why.records}
+    assert ratios["swelling"] == pytest.approx(0.6 / 0.1)
+    assert ratios["onset"] == pytest.approx(0.75 / 0.25)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    findings=evidence(VOCABULARY),
+    k=st.integers(1, 4),
+    rank_by=st.sampled_from(["decision", "information"]),
+)
+def test_each_answer_moves_the_posterior_as_previewed(
+    findings: dict[str, str], k: int, rank_by: str
+) -> None:
+    """Check P(answer), P(DVT) per answer and the flip probability against diagnose()."""
+    result = calfdx.diagnose(findings)
+    ranking = result.next_questions(k, rank_by=rank_by)  # type: ignore[arg-type]
+    assert len(ranking) == min(k, len(result.unobserved))
+    posterior = np.array([result.posterior[c] for c in CAUSES])
+    entropy = -sum(p * math.log2(p) for p in posterior if p > 0)
+    for suggestion in ranking:
+        assert suggestion.finding in result.unobserved
+        assert sum(suggestion.answer_probability.values()) == pytest.approx(1.0, abs=1e-12)
+        assert 0.0 <= suggestion.information_gain <= entropy + 1e-9
+        flip = 0.0
+        expected_entropy = 0.0
+        for state, p_answer in suggestion.answer_probability.items():
+            after = calfdx.diagnose({**findings, suggestion.finding: state})
+            assert after.dvt_probability == pytest.approx(
+                suggestion.dvt_probability_if[state], abs=1e-12
+            )
+            if after.dvt_alert != result.dvt_alert:
+                flip += p_answer
+            expected_entropy += p_answer * -sum(
+                p * math.log2(p) for p in after.posterior.values() if p > 0
+            )
+        assert suggestion.flip_probability == pytest.approx(flip, abs=1e-12)
+        assert suggestion.information_gain == pytest.approx(entropy - expected_entropy, abs=1e-9)
+        assert suggestion.reason
+    keys = [
+        (-s.flip_probability, -s.information_gain / s.cost)
+        if rank_by == "decision"
+        else (-s.information_gain / s.cost, -s.flip_probability)
+        for s in ranking
+    ]
+    assert keys == sorted(keys)
+
+
+def test_a_question_that_can_flip_the_alert_comes_first() -> None:
+    """Check decision ranking puts a question that could clear or raise the alert first."""
+    ranking = calfdx.diagnose(side="unilateral", age="40_to_64").next_questions(3)
+    assert ranking[0].flip_probability > 0
+    assert "DVT alert" in ranking[0].reason
+    assert "Next questions:" in str(ranking)
+    assert list(ranking.to_frame().columns)[:3] == [
+        "finding",
+        "information_gain",
+        "flip_probability",
+    ]
+
+
+def test_costs_change_the_information_ranking(tmp_path: Path) -> None:
+    """Check a costly question falls behind a cheap one of similar value."""
+    same = {"yes": {"dvt": 0.9, "cramp": 0.1}, "no": {"dvt": 0.1, "cramp": 0.9}}
+    folder = write_tables(tmp_path, {"dvt": 0.5, "cramp": 0.5}, {"scan": same, "ask": same})
+    findings_csv = folder / "findings.csv"
+    lines = findings_csv.read_text().splitlines()
+    lines[0] += ",cost"
+    lines[1] += ",10"  # scan
+    lines[2] += ",1"  # ask
+    findings_csv.write_text("\n".join(lines) + "\n")
+    model = calfdx.load_model(folder)
+    assert model.findings["scan"].cost == 10
+    top = model.next_questions(k=1, rank_by="information")[0]
+    assert top.finding == "ask"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"k": 0}, "k must be a positive integer"), ({"rank_by": "vibes"}, "rank_by must be")],
+)
+def test_bad_question_options(kwargs: dict, match: str) -> None:
+    """Check bad options for next_questions get a clear error."""
+    with pytest.raises(calfdx.InvalidOptionError, match=match):
+        calfdx.diagnose(swelling="yes").next_questions(**kwargs)
