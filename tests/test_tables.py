@@ -346,6 +346,14 @@ def test_shipped_vocabulary_matches_the_specification(model: calfdx.Model) -> No
         "estrogen_or_pregnancy",
         "diabetes",
         "smoker",
+        # the Wells DVT items the original vocabulary lacked
+        "whole_leg_swollen",
+        "calf_difference_3cm",
+        "pitting_oedema",
+        "collateral_veins",
+        "paralysis_or_cast",
+        "bedridden_or_major_surgery",
+        "alternative_diagnosis_likely",
     }
     assert {name for name, s in states.items() if s == ("yes", "no")} == yes_no
     assert all(f.question for f in model.findings.values())

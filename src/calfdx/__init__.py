@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib as _contextlib
 
 from ._batch import diagnose_batch
+from ._conflict import Conflict
 from ._exceptions import (
     CalfdxError,
     CalfdxWarning,
@@ -34,7 +35,8 @@ from ._exceptions import (
 from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
 from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
 from ._results import DISCLAIMER, Diagnosis
-from ._tables import DEFAULT_SETTING, Cause, Finding, Source, table_problems
+from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, table_problems
+from ._triage import Triage
 from ._version import __version__
 
 __all__ = [
@@ -44,6 +46,7 @@ __all__ = [
     "CalfdxError",
     "CalfdxWarning",
     "Cause",
+    "Conflict",
     "Contribution",
     "Diagnosis",
     "DuplicateFindingError",
@@ -54,10 +57,12 @@ __all__ = [
     "InvalidOptionError",
     "Model",
     "QuestionRanking",
+    "RedFlag",
     "Source",
     "Suggestion",
     "TableError",
     "TableProblem",
+    "Triage",
     "UnknownFindingError",
     "UnknownStateError",
     "__version__",

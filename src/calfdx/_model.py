@@ -49,7 +49,7 @@ class Model:
     >>> import calfdx
     >>> model = calfdx.load_model()
     >>> model
-    <Model setting='primary_care' causes=23 findings=28 dvt_threshold=0.02 tables=...>
+    <Model setting='primary_care' causes=23 findings=35 dvt_threshold=0.02 tables=...>
     >>> model.diagnose(onset="sudden", pop_sensation="yes", thompson_test="positive").top_cause
     'achilles_rupture'
     """

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import pandas as pd
 
+from ._conflict import Conflict, conflict
 from ._exceptions import InvalidOptionError
 from ._explain import Explanation, QuestionRanking, explain, next_questions
+from ._tables import RedFlag
+from ._triage import Triage, fired_red_flags, triage
 
 if TYPE_CHECKING:
     from ._model import Model
@@ -159,6 +162,46 @@ class Diagnosis:
         return DISCLAIMER
 
     # ---------------------------------------------------------------- decision support
+    @property
+    def conflict(self) -> Conflict:
+        """Whether the findings fit the model at all, compared with its own patients.
+
+        ``conflict.is_conflict`` is True when the picture is less probable than for 99% of
+        the model's own simulated patients with the same findings observed: it fits none of
+        the modelled causes well. Reproducible (seeded draws).
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> calfdx.diagnose(swelling="yes", side="unilateral").conflict.is_conflict
+        False
+        """
+        return conflict(self.model, self)
+
+    @property
+    def red_flags(self) -> tuple[RedFlag, ...]:
+        """Red flags whose condition holds: findings that demand urgent care on their own.
+
+        Empty when none holds (or the tables have no ``red_flags.csv``). Only hard findings
+        count; soft evidence never fires a flag.
+        """
+        return fired_red_flags(self.model, self.findings)
+
+    @property
+    def triage(self) -> Triage | None:
+        """How urgently care is needed (``None`` when the tables have no ``triage.csv``).
+
+        The most urgent of the level the posterior reaches, the red flags that fire, and
+        ``same_day`` when the DVT alert fires.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> calfdx.diagnose(trauma="yes", pain_on_passive_stretch="yes").triage.level
+        'emergency'
+        """
+        return triage(self.model, self)
+
     def explain(self, cause: str | None = None) -> Explanation:
         """Explain a cause's posterior: one record per observed finding, with exact weights.
 
@@ -243,6 +286,9 @@ class Diagnosis:
             "dvt_alert": self.dvt_alert,
             "dvt_threshold": self.dvt_threshold,
             "alert_message": self.alert_message,
+            "triage": None if self.triage is None else self.triage.to_dict(),
+            "red_flags": [flag.to_dict() for flag in self.red_flags],
+            "conflict": self.conflict.to_dict(),
             "findings": dict(self.findings),
             "soft_findings": {name: list(w) for name, w in self.soft_findings.items()},
             "unobserved": list(self.unobserved),
@@ -306,6 +352,10 @@ class Diagnosis:
             lines.append(f"     ... {hidden} more causes, together {_percent(max(rest, 0.0))}")
         lines.append("")
         lines.append(self.alert_message)
+        for flag in self.red_flags:
+            lines.append(f"RED FLAG ({flag.level}): {flag.message}")
+        if self.triage is not None:
+            lines.append(str(self.triage))
         given = ", ".join(f"{f}={s}" for f, s in self.findings.items()) or "none"
         lines.append(f"Findings: {given}")
         lines.append(f"Unobserved (marginalised): {len(self.unobserved)} findings")

@@ -82,6 +82,23 @@ COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     }
 )
 TABLE_FILES: Final = tuple(COLUMNS)
+#: Files a folder of tables may hold besides the required ones (decision support).
+OPTIONAL_FILES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {
+        "red_flags.csv": (
+            "flag",
+            "level",
+            "condition",
+            "message",
+            "source_type",
+            "source_id",
+            "reasoning",
+        ),
+        "triage.csv": ("level", "threshold", "source_type", "source_id", "reasoning"),
+    }
+)
+_ALL_COLUMNS: Final = MappingProxyType({**COLUMNS, **OPTIONAL_FILES})
+_FILE_ORDER: Final = (*TABLE_FILES, *OPTIONAL_FILES)
 #: Columns a file may have besides its required ones.
 OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {"findings.csv": ("cost",)}
@@ -143,6 +160,48 @@ class Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class RedFlag:
+    """A finding or combination that demands urgent care on its own, whatever the posterior.
+
+    Attributes
+    ----------
+    id : str
+        The flag's id.
+    level : str
+        ``"emergency"`` or another urgency level.
+    condition : tuple of (finding, state)
+        Every pair must hold (as hard findings) for the flag to fire.
+    message : str
+        What to do, in one plain sentence.
+    source_type, source_id, reasoning : str
+        Where the flag comes from (see ``priors/README.md``).
+    """
+
+    id: str
+    level: Urgency
+    condition: tuple[tuple[str, str], ...]
+    message: str
+    source_type: SourceType
+    source_id: str
+    reasoning: str
+
+    def holds(self, findings: Mapping[str, str]) -> bool:
+        """Return whether every finding of the condition has its state in ``findings``."""
+        return all(findings.get(finding) == state for finding, state in self.condition)
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-serialisable dictionary."""
+        return {
+            "id": self.id,
+            "level": self.level,
+            "condition": " & ".join(f"{f}={s}" for f, s in self.condition),
+            "message": self.message,
+            "source_type": self.source_type,
+            "source_id": self.source_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """A cited work: its id, full citation and URL (empty when there is none)."""
 
@@ -176,6 +235,8 @@ class Tables:
     priors_frame: pd.DataFrame = field(repr=False)
     likelihoods_frame: pd.DataFrame = field(repr=False)
     content_hash: str
+    red_flags: tuple[RedFlag, ...] = ()
+    triage: dict[str, float] | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -241,7 +302,7 @@ def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
         out.add(name, 1, None, f"the header cannot be parsed as CSV ({error}).")
         return None
     header = [column.strip() for column in header]
-    expected = COLUMNS[name]
+    expected = _ALL_COLUMNS[name]
     optional = [column for column in OPTIONAL_COLUMNS.get(name, ()) if column in header]
     missing = [column for column in expected if column not in header]
     extra = [column for column in header if column not in (*expected, *optional)]
@@ -593,10 +654,93 @@ def _likelihoods(
 
 
 def _frame(rows: list[_Row], name: str, numeric: bool) -> pd.DataFrame:
-    frame = pd.DataFrame([row.values for row in rows], columns=list(COLUMNS[name]))
+    frame = pd.DataFrame([row.values for row in rows], columns=list(_ALL_COLUMNS[name]))
     if numeric:
         frame["probability"] = frame["probability"].astype(float)
     return frame
+
+
+def _red_flags(
+    rows: list[_Row],
+    findings: Mapping[str, Finding],
+    sources: Mapping[str, Source],
+    out: _Collector,
+) -> tuple[RedFlag, ...]:
+    name = "red_flags.csv"
+    flags: list[RedFlag] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        ok = _check_identifier(name, row, "flag", "flag", out)
+        ok &= _check_choice(name, row, "level", URGENCY_LEVELS, out)
+        _check_text(name, row, "message", out)
+        _check_provenance(name, row, sources, out)
+        condition: list[tuple[str, str]] = []
+        for term in row.values["condition"].split("&"):
+            finding, sep, state = (part.strip() for part in term.partition("="))
+            if not sep or finding not in findings or state not in findings[finding].states:
+                allowed = list(findings[finding].states) if finding in findings else None
+                detail = (
+                    f"unknown state {state!r} for finding {finding!r}; allowed: {allowed}"
+                    if allowed
+                    else f"unknown finding {finding!r}"
+                    if sep
+                    else "expected finding=state"
+                )
+                out.add(
+                    name,
+                    row.line,
+                    "condition",
+                    f"each term must be finding=state, joined by ' & '; {detail}. "
+                    f"Got {term.strip()!r} instead.",
+                )
+                ok = False
+            condition.append((finding, state))
+        if ok and not _duplicate(seen, (row.values["flag"],), name, row, out):
+            flags.append(
+                RedFlag(
+                    row.values["flag"],
+                    row.values["level"],  # type: ignore[arg-type]  # checked above
+                    tuple(condition),
+                    row.values["message"],
+                    row.values["source_type"],  # type: ignore[arg-type]  # checked above
+                    row.values["source_id"],
+                    row.values["reasoning"],
+                )
+            )
+    return tuple(flags)
+
+
+def _triage(
+    rows: list[_Row], sources: Mapping[str, Source], out: _Collector
+) -> dict[str, float] | None:
+    name = "triage.csv"
+    thresholds: dict[str, float] = {}
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        ok = _check_choice(name, row, "level", URGENCY_LEVELS, out)
+        _check_provenance(name, row, sources, out)
+        try:
+            value: float | None = float(row.values["threshold"])
+        except ValueError:
+            value = None
+        if value is None or not 0.0 <= value <= 1.0:
+            out.add(
+                name,
+                row.line,
+                "threshold",
+                f"expected a probability in [0, 1]. Got {row.values['threshold']!r} instead.",
+            )
+            ok = False
+        if (
+            ok
+            and value is not None
+            and not _duplicate(seen, (row.values["level"],), name, row, out)
+        ):
+            thresholds[row.values["level"]] = value
+    missing = [level for level in URGENCY_LEVELS if level not in thresholds]
+    if rows and missing and not out.problems:
+        out.add(name, None, "level", f"no row for levels {missing}; every level needs one.")
+    return thresholds if rows and not missing else None
 
 
 @dataclass(slots=True)
@@ -607,6 +751,8 @@ class _Content:
     priors: dict[str, dict[str, float]]
     likelihoods: dict[tuple[str, str], dict[str, float]]
     rows: dict[str, list[_Row]]
+    red_flags: tuple[RedFlag, ...] = ()
+    triage: dict[str, float] | None = None
 
 
 def _iter_files(folder: Traversable, out: _Collector) -> Iterator[tuple[str, bytes | None]]:
@@ -645,10 +791,19 @@ def _collect(folder: Traversable) -> tuple[_Content, list[TableProblem], str]:
         declared,
         declared_causes,
     )
-    content = _Content(sources, causes, findings, priors, likelihoods, parsed)
+    optional: dict[str, list[_Row]] = {}
+    for name in OPTIONAL_FILES:
+        entry = folder.joinpath(name)
+        if entry.is_file():
+            data = entry.read_bytes()
+            digest.update(name.encode() + b"\0" + data + b"\0")
+            optional[name] = _parse_csv(name, data, out) or []
+    red_flags = _red_flags(optional.get("red_flags.csv", []), findings, sources, out)
+    triage = _triage(optional.get("triage.csv", []), sources, out)
+    content = _Content(sources, causes, findings, priors, likelihoods, parsed, red_flags, triage)
     problems = sorted(
         out.problems,
-        key=lambda p: (TABLE_FILES.index(p.file), p.line if p.line is not None else 0),
+        key=lambda p: (_FILE_ORDER.index(p.file), p.line if p.line is not None else 0),
     )
     return content, problems, digest.hexdigest()
 
@@ -732,4 +887,6 @@ def read_tables(
         priors_frame=_frame(rows["priors.csv"], "priors.csv", numeric=True),
         likelihoods_frame=_frame(rows["likelihoods.csv"], "likelihoods.csv", numeric=True),
         content_hash=digest,
+        red_flags=content.red_flags,
+        triage=content.triage,
     )

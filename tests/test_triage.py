@@ -1,0 +1,177 @@
+"""Triage levels, red flags and the "outside the model" conflict check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import calfdx
+
+from .tablewriter import write_tables
+from .vignettes import VIGNETTES
+
+SOURCE = "published,toy2026,"
+
+
+def toy_with_triage(folder: Path) -> Path:
+    """Return a three-cause toy with an emergency cause, triage thresholds and a red flag."""
+    write_tables(
+        folder,
+        {"dvt": 0.1, "cramp": 0.88, "acs": 0.02},
+        {
+            "stretch_pain": {
+                "yes": {"dvt": 0.05, "cramp": 0.2, "acs": 0.9},
+                "no": {"dvt": 0.95, "cramp": 0.8, "acs": 0.1},
+            },
+            "trauma": {
+                "yes": {"dvt": 0.05, "cramp": 0.05, "acs": 0.8},
+                "no": {"dvt": 0.95, "cramp": 0.95, "acs": 0.2},
+            },
+        },
+    )
+    causes = (folder / "causes.csv").read_text()
+    causes = causes.replace("dvt,Dvt,routine", "dvt,Dvt,same_day")
+    causes = causes.replace("cramp,Cramp,routine", "cramp,Cramp,self_care")
+    causes = causes.replace("acs,Acs,routine", "acs,Acs,emergency")
+    (folder / "causes.csv").write_text(causes)
+    (folder / "triage.csv").write_text(
+        "level,threshold,source_type,source_id,reasoning\n"
+        f"emergency,0.05,{SOURCE}\nsame_day,0.2,{SOURCE}\nroutine,0.5,{SOURCE}\n"
+        f"self_care,0,{SOURCE}\n"
+    )
+    (folder / "red_flags.csv").write_text(
+        "flag,level,condition,message,source_type,source_id,reasoning\n"
+        f"stretch_after_trauma,emergency,stretch_pain=yes & trauma=yes,Go now.,{SOURCE}\n"
+    )
+    return folder
+
+
+def test_levels_follow_cumulative_thresholds(tmp_path: Path) -> None:
+    """Check the level is the most urgent whose cumulative posterior reaches its threshold."""
+    model = calfdx.load_model(toy_with_triage(tmp_path), dvt_threshold=0.5)
+    quiet = model.diagnose(stretch_pain="no", trauma="no")
+    assert quiet.triage is not None
+    assert quiet.triage.level == "self_care"
+    assert quiet.red_flags == ()
+    mass = quiet.triage.mass
+    assert mass["emergency"] == pytest.approx(quiet.posterior["acs"])
+    assert mass["same_day"] == pytest.approx(quiet.posterior["acs"] + quiet.posterior["dvt"])
+    assert mass["self_care"] == pytest.approx(1.0)
+    stretch = model.diagnose(stretch_pain="yes")
+    assert stretch.posterior["acs"] >= 0.05
+    assert stretch.top_cause != "acs", "the emergency cause must not need to rank first"
+    assert stretch.triage is not None
+    assert stretch.triage.level == "emergency"
+    assert stretch.triage.causes[0][0] == "acs"
+    assert stretch.red_flags == ()
+
+
+def test_a_red_flag_raises_the_level_whatever_the_posterior(tmp_path: Path) -> None:
+    """Check a red flag sets the level even when the posterior alone would not."""
+    folder = toy_with_triage(tmp_path)
+    (folder / "triage.csv").write_text(
+        (folder / "triage.csv").read_text().replace("emergency,0.05", "emergency,0.99")
+    )
+    model = calfdx.load_model(folder, dvt_threshold=0.99)
+    result = model.diagnose(stretch_pain="yes", trauma="yes")
+    assert [flag.id for flag in result.red_flags] == ["stretch_after_trauma"]
+    assert result.red_flags[0].message == "Go now."
+    assert result.triage is not None
+    assert result.triage.level == "emergency"
+    assert "red flag stretch_after_trauma (emergency)" in result.triage.reasons
+
+
+def test_the_dvt_alert_means_same_day_at_least(tmp_path: Path) -> None:
+    """Check a DVT alert lifts a self-care picture to same-day."""
+    model = calfdx.load_model(toy_with_triage(tmp_path), dvt_threshold=0.01)
+    result = model.diagnose(stretch_pain="no", trauma="no")
+    assert result.dvt_alert
+    assert result.triage is not None
+    assert result.triage.level == "same_day"
+    assert "DVT alert" in result.triage.reasons
+
+
+def test_no_triage_table_means_no_triage(toy_dir: Path) -> None:
+    """Check tables without triage.csv give triage None and no red flags."""
+    result = calfdx.load_model(toy_dir).diagnose(swelling="yes")
+    assert result.triage is None
+    assert result.red_flags == ()
+    assert result.to_dict()["triage"] is None
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (
+            ("red_flags.csv", "stretch_pain=yes", "stretch_pain=maybe"),
+            r"red_flags\.csv, line 2, column 'condition': .*unknown state 'maybe'",
+        ),
+        (
+            ("red_flags.csv", "stretch_pain=yes", "stretchy=yes"),
+            r"red_flags\.csv, line 2, column 'condition': .*unknown finding 'stretchy'",
+        ),
+        (("red_flags.csv", ",emergency,", ",soonish,"), r"red_flags\.csv, line 2, column 'level'"),
+        (
+            ("triage.csv", "routine,0.5", "routine,1.5"),
+            r"triage\.csv, line 4, column 'threshold': expected a probability",
+        ),
+        (("triage.csv", "routine,0.5", "sometime,0.5"), r"triage\.csv, line 4, column 'level'"),
+    ],
+)
+def test_broken_triage_tables(tmp_path: Path, edit: tuple[str, str, str], match: str) -> None:
+    """Check broken red-flag and triage tables are reported with file, line and column."""
+    folder = toy_with_triage(tmp_path)
+    name, old, new = edit
+    (folder / name).write_text((folder / name).read_text().replace(old, new, 1))
+    with pytest.raises(calfdx.TableError, match=match):
+        calfdx.load_model(folder)
+
+
+SELF_CARE_OR_ROUTINE = {"nocturnal_cramp", "doms"}
+
+
+@pytest.mark.parametrize("vignette", VIGNETTES, ids=lambda v: v.id)
+def test_shipped_triage_of_the_vignettes(vignette: object) -> None:
+    """Check cramps and DOMS stay self-care or routine; DVT pictures are at least same-day."""
+    result = calfdx.diagnose(vignette.findings)  # type: ignore[attr-defined]
+    assert result.triage is not None
+    level = result.triage.level
+    if vignette.id in SELF_CARE_OR_ROUTINE:  # type: ignore[attr-defined]
+        assert level in ("self_care", "routine"), result.triage
+    if result.dvt_alert:
+        assert level in ("emergency", "same_day")
+    if vignette.id == "acute_compartment_syndrome":  # type: ignore[attr-defined]
+        assert level == "emergency"
+
+
+def test_shipped_red_flags_fire_on_their_conditions() -> None:
+    """Check every shipped red flag fires on exactly its condition and is sourced."""
+    model = calfdx.load_model()
+    flags = model._tables.red_flags
+    assert flags, "the shipped tables define red flags"
+    for flag in flags:
+        result = model.diagnose(dict(flag.condition))
+        assert flag.id in [f.id for f in result.red_flags]
+        assert result.triage is not None
+        order = ("emergency", "same_day", "routine", "self_care")
+        assert order.index(result.triage.level) <= order.index(flag.level)
+        assert flag.source_id or flag.reasoning
+    assert calfdx.diagnose(swelling="yes").red_flags == ()
+
+
+def test_conflict_flags_only_pictures_that_fit_no_cause() -> None:
+    """Check textbook vignettes fit the model and a nonsense picture does not."""
+    for vignette in VIGNETTES:
+        assert not calfdx.diagnose(vignette.findings).conflict.is_conflict, vignette.id
+    nonsense = calfdx.diagnose(
+        thompson_test="positive", palpable_cord="yes", fever="yes", side="bilateral"
+    ).conflict
+    assert nonsense.is_conflict
+    assert "fit none of the modelled causes" in nonsense.message
+    assert nonsense.conflict_measure > 0
+    again = calfdx.diagnose(
+        thompson_test="positive", palpable_cord="yes", fever="yes", side="bilateral"
+    ).conflict
+    assert again == nonsense, "the check is seeded and reproducible"
+    assert calfdx.diagnose().conflict.is_conflict is False
