@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -110,3 +111,65 @@ def test_python_dash_m_works_like_the_command() -> None:
     assert failed.returncode == 2
     assert "Unknown finding 'nonsense'" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_diagnose_explain_and_next(capsys: pytest.CaptureFixture[str]) -> None:
+    """Check --explain and --next add the explanations and the next questions."""
+    assert main(["diagnose", "--explain", "--next", "side=unilateral", "swelling=yes"]) == 0
+    out = capsys.readouterr().out
+    assert "Why Deep vein thrombosis (dvt)" in out
+    assert "swelling = yes makes Deep vein thrombosis" in out
+    assert "Next questions:" in out
+    assert main(["diagnose", "--json", "--explain", "--next", "swelling=yes"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["explanations"][-1]["cause"] == "dvt"
+    assert len(data["next_questions"]["suggestions"]) == 3
+
+
+def _interview(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answers: str, *args: str
+) -> str:
+    monkeypatch.setattr("sys.stdin", io.StringIO(answers))
+    assert main(["interview", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_interview_asks_until_the_user_stops(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Check the interview asks questions, re-asks on a bad answer, and stops on q."""
+    first = calfdx.diagnose(side="unilateral").next_questions(1)[0]
+    states = calfdx.findings()[first.finding].states
+    out = _interview(monkeypatch, capsys, f"banana\n{states[0]}\n?\nq\n", "side=unilateral")
+    assert out.count(first.question) == 2, "a bad answer is asked again"
+    assert "Please answer one of" in out
+    assert "Stopped." in out
+    assert f"{first.finding}={states[0]}" in out, "the answer is used in the final result"
+    assert calfdx.DISCLAIMER in out
+
+
+def test_interview_stops_when_the_top_cause_is_clear(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Check the interview stops at once when the top cause already reaches 80%."""
+    out = _interview(
+        monkeypatch,
+        capsys,
+        "",
+        "palpable_cord=yes",
+        "redness=yes",
+        "warmth=yes",
+        "side=unilateral",
+        "fever=no",
+    )
+    assert "Stopping: Superficial thrombophlebitis reached" in out
+    assert "[yes / no / ? / q]" not in out
+
+
+def test_interview_ends_at_end_of_input(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Check the interview ends cleanly when stdin runs out, answering yes/no as y/n."""
+    out = _interview(monkeypatch, capsys, "y\nn\n", "side=unilateral")
+    assert "Stopped." in out
+    assert "calfdx differential diagnosis" in out

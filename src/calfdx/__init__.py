@@ -38,11 +38,13 @@ from ._results import DISCLAIMER, Diagnosis
 from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, table_problems
 from ._triage import Triage
 from ._version import __version__
+from ._wells import WELLS_ITEMS, WellsItem, WellsScore, wells_score
 
 __all__ = [
     "DEFAULT_DVT_THRESHOLD",
     "DEFAULT_SETTING",
     "DISCLAIMER",
+    "WELLS_ITEMS",
     "CalfdxError",
     "CalfdxWarning",
     "Cause",
@@ -65,12 +67,15 @@ __all__ = [
     "Triage",
     "UnknownFindingError",
     "UnknownStateError",
+    "WellsItem",
+    "WellsScore",
     "__version__",
     "diagnose",
     "diagnose_batch",
     "findings",
     "load_model",
     "table_problems",
+    "wells_score",
 ]
 
 # Show public objects as calfdx.X rather than calfdx._module.X in reprs and docs.

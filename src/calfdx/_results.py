@@ -17,6 +17,9 @@ from ._tables import RedFlag
 from ._triage import Triage, fired_red_flags, triage
 
 if TYPE_CHECKING:
+    from ._wells import WellsScore
+
+if TYPE_CHECKING:
     from ._model import Model
 
 __all__ = ["DISCLAIMER", "Diagnosis"]
@@ -179,6 +182,22 @@ class Diagnosis:
         return conflict(self.model, self)
 
     @property
+    def wells(self) -> WellsScore | None:
+        """The Wells DVT score beside the network, when its tier can be determined.
+
+        ``None`` when the missing Wells items could change the tier (missing items are never
+        taken as absent) or the tables lack the Wells items; otherwise the score with the
+        tier's published prevalence and the discordance flag against this result's P(DVT).
+        See :func:`calfdx.wells_score`.
+        """
+        from ._wells import WELLS_ITEMS, wells_score
+
+        if any(item.finding not in self.model.findings for item in WELLS_ITEMS):
+            return None  # tables without the Wells items
+        score = wells_score(dict(self.findings), model=self.model, network=False)
+        return score.compared_with(self.dvt_probability) if score.tier is not None else None
+
+    @property
     def red_flags(self) -> tuple[RedFlag, ...]:
         """Red flags whose condition holds: findings that demand urgent care on their own.
 
@@ -289,6 +308,7 @@ class Diagnosis:
             "triage": None if self.triage is None else self.triage.to_dict(),
             "red_flags": [flag.to_dict() for flag in self.red_flags],
             "conflict": self.conflict.to_dict(),
+            "wells": None if self.wells is None else self.wells.to_dict(),
             "findings": dict(self.findings),
             "soft_findings": {name: list(w) for name, w in self.soft_findings.items()},
             "unobserved": list(self.unobserved),
@@ -356,6 +376,9 @@ class Diagnosis:
             lines.append(f"RED FLAG ({flag.level}): {flag.message}")
         if self.triage is not None:
             lines.append(str(self.triage))
+        wells = self.wells
+        if wells is not None:
+            lines.append(str(wells))
         given = ", ".join(f"{f}={s}" for f, s in self.findings.items()) or "none"
         lines.append(f"Findings: {given}")
         lines.append(f"Unobserved (marginalised): {len(self.unobserved)} findings")

@@ -4,6 +4,8 @@ Examples of use::
 
     calfdx diagnose onset=gradual side=unilateral swelling=yes
     calfdx diagnose --json age=65_plus night_pain=yes
+    calfdx diagnose --explain --next side=unilateral swelling=yes
+    calfdx interview
     calfdx findings
     calfdx validate path/to/priors
 
@@ -30,6 +32,10 @@ __all__ = ["main"]
 EXIT_OK: Final = 0
 EXIT_PROBLEMS: Final = 1
 EXIT_USAGE: Final = 2
+#: The interview stops when the top cause reaches this probability ...
+STOP_PROBABILITY: Final = 0.8
+#: ... or when no question is expected to gain more than this many bits.
+MIN_GAIN: Final = 0.05
 
 
 class _UsageError(Exception):
@@ -57,6 +63,25 @@ def _parser() -> argparse.ArgumentParser:
     _model_options(diagnose)
     diagnose.add_argument("--threshold", type=float, help="DVT alert threshold in [0, 1]")
     diagnose.add_argument("--json", action="store_true", help="print JSON for machines")
+    diagnose.add_argument(
+        "--explain", action="store_true", help="explain the top cause and DVT, finding by finding"
+    )
+    diagnose.add_argument(
+        "--next", action="store_true", help="suggest the next questions worth asking"
+    )
+
+    interview = commands.add_parser(
+        "interview",
+        help="ask the next best question until the picture is clear",
+        description="Ask the next best question in the terminal until the top cause reaches "
+        f"{STOP_PROBABILITY:.0%}, no question gains more than {MIN_GAIN} bits, or you stop "
+        "(q, or an empty line). Answer with a state, or ? for unknown. " + DISCLAIMER,
+    )
+    interview.add_argument(
+        "findings", nargs="*", metavar="FINDING=STATE", help="findings known already"
+    )
+    _model_options(interview)
+    interview.add_argument("--threshold", type=float, help="DVT alert threshold in [0, 1]")
 
     findings = commands.add_parser("findings", help="list the findings, states and questions")
     _model_options(findings)
@@ -97,10 +122,75 @@ def _model(args: argparse.Namespace) -> Model:
 def _diagnose(args: argparse.Namespace) -> int:
     model = _model(args)
     result = model.diagnose(_pairs(args.findings), dvt_threshold=args.threshold)
+    causes = list(dict.fromkeys([result.top_cause, "dvt"]))
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
-    else:
-        print(result)
+        data = result.to_dict()
+        if args.explain:
+            data["explanations"] = [result.explain(cause).to_dict() for cause in causes]
+        if args.next:
+            data["next_questions"] = result.next_questions(3).to_dict()
+        print(json.dumps(data, indent=2))
+        return EXIT_OK
+    print(result)
+    if args.explain:
+        for cause in causes:
+            print()
+            print(result.explain(cause))
+    if args.next:
+        print()
+        print(result.next_questions(3))
+    return EXIT_OK
+
+
+def _ask(question: str, states: tuple[str, ...]) -> str | None:
+    """Ask one question on stdin; return a state, "?" for unknown, or None to stop."""
+    prompt = f"{question} [{' / '.join(states)} / ? / q]: "
+    while True:
+        print(prompt, end="", flush=True)
+        line = sys.stdin.readline()
+        answer = line.strip().lower()
+        if not line or answer in ("", "q", "quit", "stop"):
+            return None
+        if answer in ("?", "unknown", "u"):
+            return "?"
+        if answer in states:
+            return answer
+        if answer in ("y", "n") and set(states) == {"yes", "no"}:
+            return "yes" if answer == "y" else "no"
+        print(f"  Please answer one of: {', '.join(states)}, ? (unknown) or q (stop).")
+
+
+def _interview(args: argparse.Namespace) -> int:
+    model = _model(args)
+    findings: dict[str, str] = _pairs(args.findings)
+    skipped: set[str] = set()
+    print(DISCLAIMER)
+    while True:
+        result = model.diagnose(findings, dvt_threshold=args.threshold)
+        top = result.posterior[result.top_cause]
+        if top >= STOP_PROBABILITY:
+            print(f"\nStopping: {result.labels[result.top_cause]} reached {top:.0%}.")
+            break
+        ranking = [
+            s for s in result.next_questions(len(model.findings)) if s.finding not in skipped
+        ]
+        if not ranking:
+            print("\nStopping: no questions left.")
+            break
+        best = ranking[0]
+        if best.information_gain < MIN_GAIN and best.flip_probability == 0:
+            print(f"\nStopping: no question gains more than {MIN_GAIN} bits.")
+            break
+        answer = _ask(best.question, model.findings[best.finding].states)
+        if answer is None:
+            print("\nStopped.")
+            break
+        if answer == "?":
+            skipped.add(best.finding)
+        else:
+            findings[best.finding] = answer
+    print()
+    print(result)
     return EXIT_OK
 
 
@@ -164,7 +254,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
-    handlers = {"diagnose": _diagnose, "findings": _findings, "validate": _validate}
+    handlers = {
+        "diagnose": _diagnose,
+        "findings": _findings,
+        "validate": _validate,
+        "interview": _interview,
+    }
     try:
         return handlers[args.command](args)
     except (CalfdxError, _UsageError) as error:
