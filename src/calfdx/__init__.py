@@ -20,6 +20,7 @@ import contextlib as _contextlib
 
 from ._batch import diagnose_batch
 from ._conflict import Conflict
+from ._evaluate import Evaluation, evaluate, threshold_for_sensitivity
 from ._exceptions import (
     CalfdxError,
     CalfdxWarning,
@@ -52,6 +53,7 @@ __all__ = [
     "Contribution",
     "Diagnosis",
     "DuplicateFindingError",
+    "Evaluation",
     "EvidenceError",
     "Explanation",
     "Finding",
@@ -72,9 +74,11 @@ __all__ = [
     "__version__",
     "diagnose",
     "diagnose_batch",
+    "evaluate",
     "findings",
     "load_model",
     "table_problems",
+    "threshold_for_sensitivity",
     "wells_score",
 ]
 

@@ -12,12 +12,23 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 import pandas as pd
 
 from ._batch import BatchTables
+from ._edit import edit_likelihood, edit_prior, write_tables
+from ._evaluate import simulate
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
 from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
 from ._network import build_network
 from ._results import Diagnosis
-from ._tables import DEFAULT_SETTING, DVT, Cause, Finding, Source, Tables, read_tables
+from ._tables import (
+    DEFAULT_SETTING,
+    DVT,
+    Cause,
+    Finding,
+    Source,
+    Tables,
+    build_tables,
+    read_tables,
+)
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -306,6 +317,116 @@ class Model:
             self._tables, dvt_threshold=dvt_threshold, _compiled=(self._engine, self._batch)
         )
 
+    def with_prior(self, cause: str, p: float) -> Model:
+        """Return a new model with P(cause) = p in this model's setting.
+
+        The other causes' priors are rescaled proportionally so they still sum to 1; the
+        edited row is marked as an edit (an ``expert_estimate`` whose reasoning keeps the
+        original number and source), each rescaled row says so. This model is unchanged.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> edited = model.with_prior("dvt", 0.10)
+        >>> round(float(edited.prior["dvt"]), 6), round(float(model.prior["dvt"]), 6)
+        (0.1, 0.045)
+        >>> round(float(edited.prior.sum()), 12)
+        1.0
+        """
+        files = edit_prior(self._tables, cause, p)
+        return self._rebuilt(files, self.setting)
+
+    def with_likelihood(self, finding: str, state: str, cause: str, p: float) -> Model:
+        """Return a new model with P(finding = state | cause) = p.
+
+        The finding's other states for that cause are rescaled proportionally so they still
+        sum to 1, and the edit is marked as for :meth:`with_prior`. This model is unchanged.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model().with_likelihood("swelling", "yes", "dvt", 0.9)
+        >>> model.likelihood("swelling", "dvt")
+        {'yes': 0.9, 'no': 0.1}
+        """
+        files = edit_likelihood(self._tables, finding, state, cause, p)
+        return self._rebuilt(files, self.setting)
+
+    def with_setting(self, setting: str) -> Model:
+        """Return this model with the priors of another setting of its prior table.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> calfdx.load_model().with_setting("primary_care").setting
+        'primary_care'
+        """
+        return self._rebuilt(self._tables.files, setting, edited=False)
+
+    def likelihood(self, finding: str, cause: str) -> dict[str, float]:
+        """Return P(finding = state | cause) for every state of ``finding``."""
+        if finding not in self._findings or cause not in self._labels:
+            msg = f"Unknown finding {finding!r} or cause {cause!r}."
+            raise InvalidOptionError(msg)
+        column = self._tables.likelihood[finding][:, self._cause_ids.index(cause)]
+        return dict(zip(self._findings[finding].states, column.tolist(), strict=True))
+
+    def simulate(self, n: int, *, seed: int | None = None, missing: float = 0.0) -> pd.DataFrame:
+        """Draw a synthetic cohort of ``n`` patients from this model, reproducibly.
+
+        Parameters
+        ----------
+        n : int
+            Number of patients.
+        seed : int, optional
+            Seed of the random generator: the same seed gives the same cohort.
+        missing : float, default=0.0
+            Fraction of finding values left unknown (NaN), at random.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A categorical ``cause`` column (the true cause) and one categorical column per
+            finding, ready for :func:`calfdx.evaluate` or :func:`calfdx.diagnose_batch`.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> cohort = calfdx.load_model().simulate(3, seed=7, missing=0.5)
+        >>> list(cohort.columns[:3])
+        ['cause', 'age', 'onset']
+        >>> cohort.equals(calfdx.load_model().simulate(3, seed=7, missing=0.5))
+        True
+        """
+        return simulate(self, n, seed=seed, missing=missing)
+
+    def to_csv(self, folder: str | Path) -> Path:
+        """Write this model's tables to ``folder`` (created if needed); return its path.
+
+        The files load back to an identical model; tables that were not edited are written
+        byte for byte as they were read.
+
+        Examples
+        --------
+        >>> import calfdx, tempfile
+        >>> model = calfdx.load_model().with_prior("cramp", 0.2)
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     again = calfdx.load_model(model.to_csv(folder))
+        >>> again.content_hash == model.content_hash
+        True
+        """
+        return write_tables(self._tables, folder)
+
+    def _rebuilt(self, files: Mapping[str, bytes], setting: str, edited: bool = True) -> Model:
+        source = (
+            self.source
+            if self.source.endswith("(edited)") or not edited
+            else (f"{self.source} (edited)")
+        )
+        tables = build_tables(files, source, setting=setting)
+        return Model(tables, dvt_threshold=self._dvt_threshold)
+
     def to_pgmpy(self) -> DiscreteBayesianNetwork:
         """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.
 
@@ -319,7 +440,7 @@ class Model:
         >>> network.check_model()
         True
         >>> sorted(network.get_children("cause"))[:3]
-        ['active_cancer', 'age', 'back_pain']
+        ['active_cancer', 'age', 'alternative_diagnosis_likely']
         """
         return build_network(self._tables)
 

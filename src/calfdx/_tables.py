@@ -17,7 +17,7 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -101,7 +101,12 @@ _ALL_COLUMNS: Final = MappingProxyType({**COLUMNS, **OPTIONAL_FILES})
 _FILE_ORDER: Final = (*TABLE_FILES, *OPTIONAL_FILES)
 #: Columns a file may have besides its required ones.
 OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {"findings.csv": ("cost",)}
+    {"findings.csv": ("cost",), "priors.csv": ("ess",), "likelihoods.csv": ("ess",)}
+)
+#: Effective sample size of a number whose row gives none, by source type: how many
+#: patients' worth of evidence the number is treated as (see priors/README.md).
+DEFAULT_ESS: Final[Mapping[str, float]] = MappingProxyType(
+    {"expert_estimate": 20.0, "secondary": 50.0, "published": 100.0}
 )
 
 _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
@@ -237,6 +242,12 @@ class Tables:
     content_hash: str
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
+    #: The bytes of every table file, as read (to_csv writes them back unchanged).
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    #: Effective sample size of each cause's prior (this setting), in cause order.
+    prior_ess: FloatArray = field(default_factory=lambda: np.zeros(0))
+    #: Finding → effective sample size of P(finding | cause) per cause, in cause order.
+    likelihood_ess: dict[str, FloatArray] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -275,14 +286,6 @@ class _Collector:
 
     def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
         self.problems.append(TableProblem(file, line, column, message))
-
-
-def _read_bytes(folder: Traversable, name: str, out: _Collector) -> bytes | None:
-    entry = folder.joinpath(name)
-    if not entry.is_file():
-        out.add(name, None, None, f"the file is missing from the folder {folder}.")
-        return None
-    return entry.read_bytes()
 
 
 def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
@@ -389,6 +392,22 @@ def _parse_probability(name: str, row: _Row, out: _Collector) -> float | None:
             f"expected a probability in [0, 1]. Got {text} instead.",
         )
         return None
+    return value
+
+
+def _parse_ess(name: str, row: _Row, out: _Collector) -> float:
+    """Return the row's effective sample size (its own, or the default by source type)."""
+    text = row.values.get("ess", "")
+    default = DEFAULT_ESS.get(row.values["source_type"], min(DEFAULT_ESS.values()))
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        out.add(name, row.line, "ess", f"expected a positive number (or empty). Got {text!r}.")
+        return default
     return value
 
 
@@ -753,19 +772,30 @@ class _Content:
     rows: dict[str, list[_Row]]
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
+    # (setting, cause) -> ess; (finding, cause) -> ess (the smallest over the states)
+    prior_ess: dict[tuple[str, str], float] = field(default_factory=dict)
+    likelihood_ess: dict[tuple[str, str], float] = field(default_factory=dict)
 
 
-def _iter_files(folder: Traversable, out: _Collector) -> Iterator[tuple[str, bytes | None]]:
-    for name in TABLE_FILES:
-        yield name, _read_bytes(folder, name, out)
+def read_files(folder: Traversable) -> dict[str, bytes]:
+    """Return the bytes of every table file present in ``folder`` (required and optional)."""
+    files = {}
+    for name in _FILE_ORDER:
+        entry = folder.joinpath(name)
+        if entry.is_file():
+            files[name] = entry.read_bytes()
+    return files
 
 
-def _collect(folder: Traversable) -> tuple[_Content, list[TableProblem], str]:
+def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[TableProblem], str]:
     out = _Collector()
     digest = hashlib.sha256()
     parsed: dict[str, list[_Row]] = {}
     unreadable: set[str] = set()  # files whose rows cannot be checked for completeness
-    for name, data in _iter_files(folder, out):
+    for name in TABLE_FILES:
+        data = files.get(name)
+        if data is None:
+            out.add(name, None, None, f"the file is missing from the folder {source}.")
         rows = None
         if data is not None:
             digest.update(name.encode() + b"\0" + data + b"\0")
@@ -793,14 +823,33 @@ def _collect(folder: Traversable) -> tuple[_Content, list[TableProblem], str]:
     )
     optional: dict[str, list[_Row]] = {}
     for name in OPTIONAL_FILES:
-        entry = folder.joinpath(name)
-        if entry.is_file():
-            data = entry.read_bytes()
+        if name in files:
+            data = files[name]
             digest.update(name.encode() + b"\0" + data + b"\0")
             optional[name] = _parse_csv(name, data, out) or []
     red_flags = _red_flags(optional.get("red_flags.csv", []), findings, sources, out)
     triage = _triage(optional.get("triage.csv", []), sources, out)
-    content = _Content(sources, causes, findings, priors, likelihoods, parsed, red_flags, triage)
+    prior_ess = {
+        (row.values["setting"], row.values["cause"]): _parse_ess("priors.csv", row, out)
+        for row in parsed["priors.csv"]
+    }
+    likelihood_ess: dict[tuple[str, str], float] = {}
+    for row in parsed["likelihoods.csv"]:
+        key = (row.values["finding"], row.values["cause"])
+        value = _parse_ess("likelihoods.csv", row, out)
+        likelihood_ess[key] = min(value, likelihood_ess.get(key, value))
+    content = _Content(
+        sources,
+        causes,
+        findings,
+        priors,
+        likelihoods,
+        parsed,
+        red_flags,
+        triage,
+        prior_ess,
+        likelihood_ess,
+    )
     problems = sorted(
         out.problems,
         key=lambda p: (_FILE_ORDER.index(p.file), p.line if p.line is not None else 0),
@@ -837,7 +886,7 @@ def table_problems(path: str | Path | Traversable | None = None) -> tuple[TableP
         folder = _as_folder(path)
     except TableError as error:
         return error.problems
-    return tuple(_collect(folder)[1])
+    return tuple(_collect(read_files(folder), str(folder))[1])
 
 
 def read_tables(
@@ -853,9 +902,17 @@ def read_tables(
         When ``setting`` is not one of the settings in ``priors.csv``.
     """
     folder = _as_folder(path)
-    content, problems, digest = _collect(folder)
+    return build_tables(read_files(folder), str(folder), setting=setting)
+
+
+def build_tables(
+    files: Mapping[str, bytes], source: str, *, setting: str = DEFAULT_SETTING
+) -> Tables:
+    """Check and assemble tables from file contents (name → bytes); see :func:`read_tables`."""
+    folder = source
+    content, problems, digest = _collect(files, source)
     if problems:
-        raise TableError(str(folder), problems)
+        raise TableError(source, problems)
     causes, findings, priors = content.causes, content.findings, content.priors
     table, rows = content.likelihoods, content.rows
     if setting not in priors:
@@ -876,7 +933,7 @@ def read_tables(
         for f in findings.values()
     }
     return Tables(
-        source=str(folder),
+        source=source,
         setting=setting,
         settings=tuple(priors),
         causes=tuple(causes.values()),
@@ -889,4 +946,10 @@ def read_tables(
         content_hash=digest,
         red_flags=content.red_flags,
         triage=content.triage,
+        files=dict(files),
+        prior_ess=_readonly(np.array([content.prior_ess[(setting, c)] for c in cause_ids])),
+        likelihood_ess={
+            f.id: _readonly(np.array([content.likelihood_ess[(f.id, c)] for c in cause_ids]))
+            for f in findings.values()
+        },
     )

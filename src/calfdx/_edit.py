@@ -1,0 +1,154 @@
+r"""Edit a model's numbers without breaking its tables, and write the tables back out.
+
+An edit changes one number and renormalises the other entries of the same distribution
+**proportionally**, so they keep their ratios to each other:
+
+.. math::
+
+    p'_j = p_j \, \frac{1 - v}{1 - p_i} \quad (j \ne i), \qquad p'_i = v .
+
+The edited row keeps its source but becomes an ``expert_estimate`` whose reasoning says what
+the number was and where it came from; every renormalised row says it was rescaled. The
+edited tables go through the same checks as files on disk.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Final
+
+from ._exceptions import InvalidOptionError
+from ._tables import Tables
+
+__all__ = ["edit_likelihood", "edit_prior", "write_tables"]
+
+#: Digits kept for an edited or renormalised number.
+_DIGITS: Final = 12
+
+Rows = list[dict[str, str]]
+
+
+def _number(value: float) -> str:
+    text = format(value, f".{_DIGITS}g")
+    return text if "e" not in text else format(value, f".{_DIGITS}f").rstrip("0")
+
+
+def _rewrite(data: bytes, change: Callable[[Rows], None]) -> bytes:
+    """Parse a CSV file, let ``change`` edit its rows, and write it back (same dialect)."""
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    header = list(reader.fieldnames or [])
+    rows: Rows = list(reader)
+    change(rows)
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _check_probability(value: object, name: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0.0 <= float(value) <= 1.0
+    ):
+        msg = f"{name} must be a probability in [0, 1]. Got {value!r} instead."
+        raise InvalidOptionError(msg)
+    return float(value)
+
+
+def _renormalise(rows: Rows, target: int, value: float, what: str) -> None:
+    """Set rows[target] to value; rescale the other rows so the group still sums to 1."""
+    old = float(rows[target]["probability"])
+    others = [row for i, row in enumerate(rows) if i != target]
+    rest = sum(float(row["probability"]) for row in others)
+    if value < 1.0 and rest <= 0.0:
+        msg = (
+            f"Cannot set {what} to {value}: every other entry of its distribution is 0, so "
+            "there is nothing to rescale. Edit another entry first."
+        )
+        raise InvalidOptionError(msg)
+    factor = (1.0 - value) / rest if rest > 0 else 0.0
+    edited = rows[target]
+    original = (
+        f"{edited['source_type']}"
+        + (f" {edited['source_id']}" if edited["source_id"] else "")
+        + (f": {edited['reasoning']}" if edited["reasoning"] else "")
+    )
+    edited["probability"] = _number(value)
+    edited["reasoning"] = f"Edited in calfdx from {old:g} to {value:g} (was {original})"
+    edited["source_type"] = "expert_estimate"
+    for row in others:
+        row["probability"] = _number(float(row["probability"]) * factor)
+        if factor != 1.0:
+            note = f"[rescaled by {factor:.6g} after {what} was edited]"
+            row["reasoning"] = f"{row['reasoning']} {note}".strip()
+    if others:
+        # Rounding to _DIGITS digits leaves a residual; the largest rescaled entry absorbs it.
+        largest = max(others, key=lambda row: float(row["probability"]))
+        residual = 1.0 - value - sum(float(row["probability"]) for row in others)
+        largest["probability"] = _number(float(largest["probability"]) + residual)
+
+
+def edit_prior(tables: Tables, cause: str, value: float) -> dict[str, bytes]:
+    """Return new table files with P(cause) = value in the tables' setting."""
+    causes = [c.id for c in tables.causes]
+    if cause not in causes:
+        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(causes)}."
+        raise InvalidOptionError(msg)
+    value = _check_probability(value, "p")
+
+    def change(rows: Rows) -> None:
+        group = [row for row in rows if row["setting"] == tables.setting]
+        target = next(i for i, row in enumerate(group) if row["cause"] == cause)
+        _renormalise(group, target, value, f"P({cause}) in {tables.setting}")
+
+    files = dict(tables.files)
+    files["priors.csv"] = _rewrite(files["priors.csv"], change)
+    return files
+
+
+def edit_likelihood(
+    tables: Tables, finding: str, state: str, cause: str, value: float
+) -> dict[str, bytes]:
+    """Return new table files with P(finding = state | cause) = value."""
+    vocabulary = {f.id: f for f in tables.findings}
+    if finding not in vocabulary:
+        msg = f"Unknown finding {finding!r}. Known findings: {', '.join(vocabulary)}."
+        raise InvalidOptionError(msg)
+    if state not in vocabulary[finding].states:
+        msg = (
+            f"Unknown state {state!r} for finding {finding!r}. "
+            f"Allowed states: {list(vocabulary[finding].states)}."
+        )
+        raise InvalidOptionError(msg)
+    causes = [c.id for c in tables.causes]
+    if cause not in causes:
+        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(causes)}."
+        raise InvalidOptionError(msg)
+    value = _check_probability(value, "p")
+
+    def change(rows: Rows) -> None:
+        group = [row for row in rows if row["finding"] == finding and row["cause"] == cause]
+        target = next(i for i, row in enumerate(group) if row["state"] == state)
+        _renormalise(group, target, value, f"P({finding}={state} | {cause})")
+
+    files = dict(tables.files)
+    files["likelihoods.csv"] = _rewrite(files["likelihoods.csv"], change)
+    return files
+
+
+def write_tables(tables: Tables, folder: str | Path) -> Path:
+    """Write every table file to ``folder`` (created if needed), byte for byte."""
+    target = Path(folder)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        msg = f"Cannot create the folder {str(target)!r}: {error}"
+        raise InvalidOptionError(msg) from error
+    for name, data in tables.files.items():
+        (target / name).write_bytes(data)
+    return target

@@ -1,0 +1,293 @@
+"""Simulate cohorts from a model, and measure how well a model does on labelled cases.
+
+A cohort simulated from a model measures the model against its own assumptions (a model is
+right by construction about the patients it generates): it shows how often the findings
+can separate the causes, and what the DVT alert threshold trades, *if the tables are
+right*. Measure on real labelled cases to learn whether they are.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.stats import rankdata
+
+from ._batch import score_frame
+from ._exceptions import EvidenceError, InvalidOptionError
+from ._inference import check_threshold
+from ._tables import DVT
+
+if TYPE_CHECKING:
+    from ._model import Model
+
+__all__ = ["Evaluation", "evaluate", "simulate", "threshold_for_sensitivity"]
+
+FloatArray = npt.NDArray[np.float64]
+#: Bins of P(DVT) for the calibration table.
+CALIBRATION_BINS: Final = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+CAUSE_COLUMN: Final = "cause"
+
+
+def simulate(
+    model: Model, n: int, *, seed: int | None = None, missing: float = 0.0
+) -> pd.DataFrame:
+    """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        msg = f"n must be a non-negative integer. Got {n!r} instead."
+        raise InvalidOptionError(msg)
+    missing = check_threshold(missing, "missing")
+    rng = np.random.default_rng(seed)
+    tables = model._tables
+    causes = [c.id for c in tables.causes]
+    cause_index = rng.choice(len(causes), size=n, p=tables.prior / tables.prior.sum())
+    columns: dict[str, Any] = {
+        CAUSE_COLUMN: pd.Categorical.from_codes(cause_index, categories=pd.Index(causes))
+    }
+    for finding in tables.findings:
+        cumulative = np.cumsum(tables.likelihood[finding.id], axis=0)[:, cause_index]
+        draws = rng.random(n) * cumulative[-1]
+        codes = (draws[None, :] >= cumulative).sum(axis=0)
+        codes = np.minimum(codes, len(finding.states) - 1).astype(np.int8)
+        if missing > 0:
+            codes[rng.random(n) < missing] = -1
+        columns[finding.id] = pd.Categorical.from_codes(codes, categories=pd.Index(finding.states))
+    return pd.DataFrame(columns)
+
+
+def _split(model: Model, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+    if not isinstance(cases, pd.DataFrame) or CAUSE_COLUMN not in cases.columns:
+        msg = (
+            "cases must be a pandas DataFrame with a 'cause' column (the true cause) and "
+            "finding columns, such as Model.simulate() returns."
+        )
+        raise EvidenceError(msg)
+    causes = list(model._engine.causes)
+    labels = cases[CAUSE_COLUMN].astype(object)
+    index = pd.Index(causes).get_indexer(pd.Index(labels))
+    bad = index < 0
+    if bad.any():
+        shown = sorted({str(v) for v in labels[bad]})[:5]
+        msg = (
+            f"{int(bad.sum())} rows of cases have a cause that is not in the model "
+            f"(e.g. {shown}). Known causes: {', '.join(causes)}."
+        )
+        raise EvidenceError(msg)
+    return cases.drop(columns=[CAUSE_COLUMN]), index
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Evaluation:
+    """How well a model did on labelled cases.
+
+    Attributes
+    ----------
+    n : int
+        Number of cases.
+    top1_accuracy, top3_accuracy : float
+        Fraction of cases whose true cause ranks first / in the top three.
+    log_loss : float
+        Mean of -log P(true cause), natural log.
+    brier : float
+        Mean over cases of the sum over causes of (P(cause) - [cause is true])^2.
+    dvt_auc : float
+        ROC AUC of P(DVT) for DVT against every other cause (NaN without both).
+    threshold : float
+        The DVT alert threshold used below.
+    sensitivity, specificity, ppv, npv : float
+        Of the DVT alert at ``threshold`` (NaN when undefined).
+    counts : Mapping[str, int]
+        True and false positives and negatives of the alert.
+    calibration : pandas.DataFrame
+        By bin of P(DVT): cases, mean P(DVT), observed fraction with DVT.
+    """
+
+    n: int
+    top1_accuracy: float
+    top3_accuracy: float
+    log_loss: float
+    brier: float
+    dvt_auc: float
+    threshold: float
+    sensitivity: float
+    specificity: float
+    ppv: float
+    npv: float
+    counts: dict[str, int]
+    calibration: pd.DataFrame
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dictionary (NaN as None)."""
+
+        def clean(value: float) -> float | None:
+            return None if math.isnan(value) else value
+
+        return {
+            "n": self.n,
+            "top1_accuracy": self.top1_accuracy,
+            "top3_accuracy": self.top3_accuracy,
+            "log_loss": self.log_loss,
+            "brier": self.brier,
+            "dvt_auc": clean(self.dvt_auc),
+            "threshold": self.threshold,
+            "sensitivity": clean(self.sensitivity),
+            "specificity": clean(self.specificity),
+            "ppv": clean(self.ppv),
+            "npv": clean(self.npv),
+            "counts": dict(self.counts),
+            "calibration": self.calibration.reset_index().to_dict(orient="records"),
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the scalar metrics as a one-column DataFrame."""
+        data = {k: v for k, v in self.to_dict().items() if k not in ("counts", "calibration")}
+        return pd.DataFrame({"value": data})
+
+    def __str__(self) -> str:
+        c = self.counts
+        return "\n".join(
+            [
+                f"Evaluation on {self.n} cases",
+                f"  top-1 accuracy {self.top1_accuracy:.3f}, top-3 {self.top3_accuracy:.3f}",
+                f"  log loss {self.log_loss:.3f}, Brier {self.brier:.3f}, DVT AUC "
+                f"{self.dvt_auc:.3f}",
+                f"  DVT alert at {self.threshold:g}: sensitivity {self.sensitivity:.3f}, "
+                f"specificity {self.specificity:.3f}, PPV {self.ppv:.3f}, NPV {self.npv:.3f} "
+                f"(TP {c['tp']}, FP {c['fp']}, TN {c['tn']}, FN {c['fn']})",
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<Evaluation n={self.n} top1={self.top1_accuracy:.3f} "
+            f"dvt_sensitivity={self.sensitivity:.3f}>"
+        )
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else math.nan
+
+
+def _auc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> float:
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if not n_pos or not n_neg:
+        return math.nan
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def evaluate(
+    model: Model, cases: pd.DataFrame, *, dvt_threshold: float | None = None
+) -> Evaluation:
+    """Measure a model on labelled cases (a ``cause`` column plus finding columns).
+
+    Parameters
+    ----------
+    model : Model
+        The model to evaluate.
+    cases : pandas.DataFrame
+        One row per patient: the true cause in ``cause`` and findings as for
+        :func:`calfdx.diagnose_batch`, such as :meth:`Model.simulate` returns.
+    dvt_threshold : float, optional
+        The DVT alert threshold; default: the model's.
+
+    Returns
+    -------
+    Evaluation
+        Accuracy, log loss, Brier score, calibration, DVT AUC and the alert's sensitivity,
+        specificity, PPV and NPV.
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> model = calfdx.load_model()
+    >>> report = calfdx.evaluate(model, model.simulate(2000, seed=1, missing=0.3))
+    >>> 0 < report.top1_accuracy <= 1 and 0.5 < report.dvt_auc <= 1
+    True
+    """
+    threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
+    findings, truth = _split(model, cases)
+    scores = score_frame(model, findings, threshold, ())
+    n_causes = len(model._engine.causes)
+    probabilities = scores.iloc[:, :n_causes].to_numpy()
+    n = len(truth)
+    rows = np.arange(n)
+    p_true = probabilities[rows, truth]
+    rank = (probabilities > p_true[:, None]).sum(axis=1)
+    onehot = np.zeros_like(probabilities)
+    onehot[rows, truth] = 1.0
+    dvt = model._engine.causes.index(DVT)
+    p_dvt = probabilities[:, dvt]
+    is_dvt = truth == dvt
+    alert = p_dvt >= threshold
+    tp, fp = int((alert & is_dvt).sum()), int((alert & ~is_dvt).sum())
+    tn, fn = int((~alert & ~is_dvt).sum()), int((~alert & is_dvt).sum())
+    bins = pd.cut(p_dvt, bins=list(CALIBRATION_BINS), include_lowest=True)
+    calibration = (
+        pd.DataFrame({"bin": bins, "p_dvt": p_dvt, "dvt": is_dvt})
+        .groupby("bin", observed=False)
+        .agg(cases=("dvt", "size"), mean_p_dvt=("p_dvt", "mean"), observed_dvt=("dvt", "mean"))
+    )
+    with np.errstate(divide="ignore"):
+        log_loss = float(-np.log(p_true).mean()) if n else math.nan
+    return Evaluation(
+        n=n,
+        top1_accuracy=float((rank == 0).mean()) if n else math.nan,
+        top3_accuracy=float((rank < 3).mean()) if n else math.nan,
+        log_loss=log_loss,
+        brier=float(((probabilities - onehot) ** 2).sum(axis=1).mean()) if n else math.nan,
+        dvt_auc=_auc(p_dvt, is_dvt),
+        threshold=threshold,
+        sensitivity=_ratio(tp, tp + fn),
+        specificity=_ratio(tn, tn + fp),
+        ppv=_ratio(tp, tp + fp),
+        npv=_ratio(tn, tn + fn),
+        counts={"tp": tp, "fp": fp, "tn": tn, "fn": fn},
+        calibration=calibration,
+    )
+
+
+def threshold_for_sensitivity(model: Model, cases: pd.DataFrame, sensitivity: float) -> float:
+    """Return the highest DVT alert threshold that keeps the given DVT sensitivity on cases.
+
+    Parameters
+    ----------
+    model : Model
+        The model.
+    cases : pandas.DataFrame
+        Labelled cases (a ``cause`` column plus findings), with at least one DVT.
+    sensitivity : float
+        The sensitivity to keep, in (0, 1].
+
+    Returns
+    -------
+    float
+        The largest ``t`` such that at least ``sensitivity`` of the DVT cases have
+        ``P(DVT) >= t``.
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> model = calfdx.load_model()
+    >>> cases = model.simulate(5000, seed=2, missing=0.3)
+    >>> t = calfdx.threshold_for_sensitivity(model, cases, 0.98)
+    >>> calfdx.evaluate(model, cases, dvt_threshold=t).sensitivity >= 0.98
+    True
+    """
+    target = check_threshold(sensitivity, "sensitivity")
+    if target <= 0:
+        msg = "sensitivity must be greater than 0."
+        raise InvalidOptionError(msg)
+    findings, truth = _split(model, cases)
+    dvt = model._engine.causes.index(DVT)
+    scores = score_frame(model, findings, model.dvt_threshold, ())
+    p_dvt = np.sort(scores["dvt_probability"].to_numpy()[truth == dvt])[::-1]
+    if not len(p_dvt):
+        msg = "cases has no DVT case: the sensitivity of the DVT alert is undefined."
+        raise EvidenceError(msg)
+    keep = math.ceil(target * len(p_dvt) - 1e-9)
+    return float(p_dvt[keep - 1])

@@ -1,0 +1,149 @@
+"""The researcher's workbench: editing, writing tables, simulating and evaluating."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
+import calfdx
+
+
+def test_with_prior_rescales_the_others_proportionally(model: calfdx.Model) -> None:
+    """Check an edited prior, the kept ratios of the others, and the unchanged original."""
+    before = model.prior
+    edited = model.with_prior("dvt", 0.2)
+    after = edited.prior
+    assert after["dvt"] == pytest.approx(0.2, abs=1e-12)
+    assert after.sum() == pytest.approx(1.0, abs=1e-12)
+    others = before.drop("dvt")
+    ratios = after.drop("dvt") / others
+    assert ratios.to_numpy() == pytest.approx(np.full(len(others), 0.8 / (1 - before["dvt"])))
+    assert model.prior.equals(before), "the original model is unchanged"
+    assert edited.diagnose().dvt_probability == pytest.approx(0.2)
+    rows = edited.priors.set_index(["setting", "cause"])
+    row = rows.loc[("primary_care", "dvt")]
+    assert row["source_type"] == "expert_estimate"
+    assert row["reasoning"].startswith("Edited in calfdx from 0.045 to 0.2")
+    assert "rescaled by" in rows.loc[("primary_care", "cramp"), "reasoning"]
+    assert edited.source.endswith("(edited)")
+
+
+def test_with_likelihood_edits_one_distribution(model: calfdx.Model) -> None:
+    """Check an edited likelihood, the rescaled other states, and other causes untouched."""
+    edited = model.with_likelihood("exertion", "during", "cramp", 0.5)
+    new = edited.likelihood("exertion", "cramp")
+    old = model.likelihood("exertion", "cramp")
+    assert new["during"] == pytest.approx(0.5)
+    assert sum(new.values()) == pytest.approx(1.0, abs=1e-12)
+    assert new["after"] / new["unrelated"] == pytest.approx(old["after"] / old["unrelated"])
+    assert edited.likelihood("exertion", "dvt") == model.likelihood("exertion", "dvt")
+    assert model.likelihood("exertion", "cramp") == old
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda m: m.with_prior("dvt", 1.5), r"p must be a probability in \[0, 1\]"),
+        (lambda m: m.with_prior("dvtt", 0.1), "Unknown cause 'dvtt'"),
+        (lambda m: m.with_likelihood("swelling", "maybe", "dvt", 0.1), "Unknown state 'maybe'"),
+        (lambda m: m.with_likelihood("sweling", "yes", "dvt", 0.1), "Unknown finding"),
+        (lambda m: m.with_setting("mars"), "Unknown setting 'mars'"),
+    ],
+)
+def test_bad_edits_are_rejected(model: calfdx.Model, call: object, match: str) -> None:
+    """Check bad edits raise a clear error and leave the model as it was."""
+    with pytest.raises(calfdx.InvalidOptionError, match=match):
+        call(model)  # type: ignore[operator]
+
+
+def test_to_csv_round_trips(model: calfdx.Model, tmp_path: Path, shipped_dir: Path) -> None:
+    """Check unedited tables are written byte for byte and edited ones load back identical."""
+    folder = model.to_csv(tmp_path / "new" / "nested")
+    for table in shipped_dir.glob("*.csv"):
+        assert (folder / table.name).read_bytes() == table.read_bytes()
+    edited = model.with_prior("cramp", 0.3).with_likelihood("fever", "yes", "cellulitis", 0.5)
+    again = calfdx.load_model(edited.to_csv(tmp_path / "edited"))
+    assert again.content_hash == edited.content_hash
+    assert again.prior.equals(edited.prior)
+    findings = {"fever": "yes", "side": "unilateral"}
+    assert again.diagnose(findings).posterior == edited.diagnose(findings).posterior
+    edited.to_csv(tmp_path / "twice")
+    for name in edited._tables.files:
+        assert (tmp_path / "twice" / name).read_bytes() == (
+            tmp_path / "edited" / name
+        ).read_bytes()
+
+
+def test_simulate_is_reproducible_and_follows_the_model(model: calfdx.Model) -> None:
+    """Check the cohort is seeded, has the asked missingness and follows the prior."""
+    cohort = model.simulate(100_000, seed=3, missing=0.25)
+    assert cohort.equals(model.simulate(100_000, seed=3, missing=0.25))
+    assert not cohort.equals(model.simulate(100_000, seed=4, missing=0.25))
+    assert list(cohort.columns) == ["cause", *model.findings]
+    findings = cohort.drop(columns="cause")
+    assert findings.isna().to_numpy().mean() == pytest.approx(0.25, abs=0.005)
+    frequency = cohort["cause"].value_counts(normalize=True)
+    for cause, p in model.prior.items():
+        assert abs(frequency[cause] - p) < 5 * math.sqrt(p * (1 - p) / 100_000) + 1e-4
+    dvt_rows = cohort[cohort["cause"] == "dvt"]["swelling"].dropna()
+    expected = model.likelihood("swelling", "dvt")["yes"]
+    assert (dvt_rows == "yes").mean() == pytest.approx(expected, abs=0.03)
+
+
+def test_evaluate_matches_independent_metrics(model: calfdx.Model) -> None:
+    """Check the metrics against scikit-learn on the same predictions."""
+    cases = model.simulate(3000, seed=5, missing=0.3)
+    report = calfdx.evaluate(model, cases)
+    scores = calfdx.diagnose_batch(cases.drop(columns="cause"))
+    causes = [c.id for c in model.causes]
+    probabilities = scores[causes].to_numpy()
+    truth = cases["cause"].astype(str).to_numpy()
+    labels = np.array(causes)
+    order = np.argsort(labels)
+    assert report.log_loss == pytest.approx(
+        log_loss(truth, probabilities[:, order], labels=labels[order])
+    )
+    is_dvt = truth == "dvt"
+    assert report.dvt_auc == pytest.approx(roc_auc_score(is_dvt, scores["dvt"]))
+    onehot = (truth[:, None] == labels[None, :]).astype(float)
+    assert report.brier == pytest.approx(((probabilities - onehot) ** 2).sum(axis=1).mean())
+    assert brier_score_loss(is_dvt, scores["dvt"]) <= report.brier
+    top = labels[np.argmax(probabilities, axis=1)]
+    assert report.top1_accuracy == pytest.approx((top == truth).mean())
+    alert = scores["dvt"].to_numpy() >= 0.02
+    assert report.sensitivity == pytest.approx((alert & is_dvt).sum() / is_dvt.sum())
+    assert report.npv == pytest.approx((~alert & ~is_dvt).sum() / (~alert).sum())
+    assert report.calibration["cases"].sum() == len(cases)
+    assert "top-1 accuracy" in str(report)
+    assert report.to_dict()["counts"]["tp"] == int((alert & is_dvt).sum())
+
+
+def test_threshold_for_sensitivity_is_the_highest(model: calfdx.Model) -> None:
+    """Check the threshold keeps the sensitivity, and any higher one loses it."""
+    cases = model.simulate(4000, seed=6, missing=0.3)
+    for target in (0.9, 0.98, 1.0):
+        t = calfdx.threshold_for_sensitivity(model, cases, target)
+        assert calfdx.evaluate(model, cases, dvt_threshold=t).sensitivity >= target
+        above = np.nextafter(t, 1.0)
+        assert calfdx.evaluate(model, cases, dvt_threshold=above).sensitivity < target
+
+
+def test_evaluation_errors(model: calfdx.Model) -> None:
+    """Check cases without a cause column, with unknown causes, or without DVT are rejected."""
+    cases = model.simulate(50, seed=1)
+    with pytest.raises(calfdx.EvidenceError, match="'cause' column"):
+        calfdx.evaluate(model, cases.drop(columns="cause"))
+    wrong = cases.assign(cause=cases["cause"].astype(str).replace("cramp", "crmp"))
+    with pytest.raises(calfdx.EvidenceError, match="not in the model"):
+        calfdx.evaluate(model, wrong)
+    no_dvt = cases[cases["cause"] != "dvt"]
+    with pytest.raises(calfdx.EvidenceError, match="no DVT case"):
+        calfdx.threshold_for_sensitivity(model, no_dvt, 0.98)
+    with pytest.raises(calfdx.InvalidOptionError):
+        model.simulate(-1)
+    assert isinstance(calfdx.evaluate(model, pd.DataFrame({"cause": ["dvt"]})), calfdx.Evaluation)
