@@ -38,6 +38,7 @@ from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
 from ._results import DISCLAIMER, Diagnosis
 from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, table_problems
 from ._triage import Triage
+from ._uncertainty import PosteriorInterval, plot_tornado, sensitivity
 from ._version import __version__
 from ._wells import WELLS_ITEMS, WellsItem, WellsScore, wells_score
 
@@ -60,6 +61,7 @@ __all__ = [
     "ImpossibleEvidenceError",
     "InvalidOptionError",
     "Model",
+    "PosteriorInterval",
     "QuestionRanking",
     "RedFlag",
     "Source",
@@ -77,6 +79,8 @@ __all__ = [
     "evaluate",
     "findings",
     "load_model",
+    "plot_tornado",
+    "sensitivity",
     "table_problems",
     "threshold_for_sensitivity",
     "wells_score",

@@ -29,6 +29,7 @@ from ._tables import (
     build_tables,
     read_tables,
 )
+from ._uncertainty import PosteriorInterval, posterior_interval
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -400,6 +401,56 @@ class Model:
         True
         """
         return simulate(self, n, seed=seed, missing=missing)
+
+    def posterior_interval(
+        self,
+        findings: Mapping[str, FindingValue] | None = None,
+        *,
+        level: float = 0.95,
+        draws: int = 2000,
+        seed: int | None = None,
+        dvt_threshold: float | None = None,
+    ) -> PosteriorInterval:
+        """Return credible intervals of the posterior from the uncertainty of the tables.
+
+        Whole tables are drawn from Dirichlet distributions with concentration p × N for
+        each number p with effective sample size N (the ``ess`` column, or the default for
+        its source type), vectorised over the draws; the posterior is computed for each.
+
+        Parameters
+        ----------
+        findings : Mapping[str, str | bool | float | None], optional
+            The patient's findings, as for :meth:`diagnose`.
+        level : float, default=0.95
+            The credible level.
+        draws : int, default=2000
+            How many tables to draw.
+        seed : int, optional
+            Seed for reproducible draws.
+        dvt_threshold : float, optional
+            For the probability that the alert fires; default: the model's.
+
+        Returns
+        -------
+        PosteriorInterval
+            Per-cause posterior, mean, lower and upper bounds, and the probability that the
+            DVT alert fires.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> interval = model.posterior_interval({"swelling": "yes"}, draws=500, seed=1)
+        >>> row = interval.frame.loc["dvt"]
+        >>> bool(row["lower"] <= row["posterior"] <= row["upper"])
+        True
+        >>> interval.frame.equals(
+        ...     model.posterior_interval({"swelling": "yes"}, draws=500, seed=1).frame)
+        True
+        """
+        return posterior_interval(
+            self, findings, level=level, draws=draws, seed=seed, dvt_threshold=dvt_threshold
+        )
 
     def to_csv(self, folder: str | Path) -> Path:
         """Write this model's tables to ``folder`` (created if needed); return its path.
