@@ -17,6 +17,7 @@ from ._evaluate import simulate
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
 from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
+from ._learn import fit
 from ._network import build_network
 from ._results import Diagnosis
 from ._tables import (
@@ -451,6 +452,55 @@ class Model:
         return posterior_interval(
             self, findings, level=level, draws=draws, seed=seed, dvt_threshold=dvt_threshold
         )
+
+    def fit(
+        self,
+        cases: pd.DataFrame,
+        *,
+        prior_strength: float | None = None,
+        update_prior: bool = True,
+    ) -> Model:
+        r"""Return a new model whose tables are updated with labelled cases.
+
+        Bayesian updating with the current tables as Dirichlet pseudo-counts: a number p with
+        pseudo-count N (``prior_strength``, or by default its effective sample size) seen
+        with n of the cases' states becomes
+
+        .. math::
+
+            p' = \frac{p N + n_s}{N + \sum n}
+
+        (pgmpy's ``BayesianEstimator`` with dirichlet pseudo-counts, by exact counting).
+        Missing finding values add no count. Each updated row notes the update in its
+        reasoning, and its ``ess`` becomes N + n. This model is unchanged.
+
+        Parameters
+        ----------
+        cases : pandas.DataFrame
+            A ``cause`` column (the true cause) and finding columns, as
+            :meth:`simulate` returns; missing values allowed.
+        prior_strength : float, optional
+            The pseudo-count N of every number; default: each number's effective sample
+            size (``ess`` column, or 20 / 50 / 100 for estimates / secondary / published).
+        update_prior : bool, default=True
+            Also update the prior of the causes from the cases' case mix (set False when the
+            cases are not a sample of this model's setting, e.g. a case series).
+
+        Returns
+        -------
+        Model
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> cases = model.with_prior("dvt", 0.2).simulate(20_000, seed=1)
+        >>> fitted = model.fit(cases, prior_strength=10)
+        >>> round(float(fitted.prior["dvt"]), 2)
+        0.2
+        """
+        files = fit(self, cases, prior_strength=prior_strength, update_prior=update_prior)
+        return self._rebuilt(files, self.setting)
 
     def to_csv(self, folder: str | Path) -> Path:
         """Write this model's tables to ``folder`` (created if needed); return its path.

@@ -673,9 +673,12 @@ def _likelihoods(
 
 
 def _frame(rows: list[_Row], name: str, numeric: bool) -> pd.DataFrame:
-    frame = pd.DataFrame([row.values for row in rows], columns=list(_ALL_COLUMNS[name]))
+    columns = list(rows[0].values) if rows else list(_ALL_COLUMNS[name])
+    frame = pd.DataFrame([row.values for row in rows], columns=columns)
     if numeric:
         frame["probability"] = frame["probability"].astype(float)
+    if "ess" in frame.columns:
+        frame["ess"] = pd.to_numeric(frame["ess"].replace("", None), errors="coerce")
     return frame
 
 
