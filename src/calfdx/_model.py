@@ -18,7 +18,7 @@ from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
 from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
 from ._learn import fit
-from ._network import build_network
+from ._network import build_network, write_network
 from ._results import Diagnosis
 from ._tables import (
     DEFAULT_SETTING,
@@ -527,6 +527,22 @@ class Model:
         )
         tables = build_tables(files, source, setting=setting)
         return Model(tables, dvt_threshold=self._dvt_threshold)
+
+    def export(self, path: str | Path) -> Path:
+        """Write the network to a file other tools open: BIF or XMLBIF, by the suffix.
+
+        ``.bif`` writes BIF and ``.xml`` or ``.xmlbif`` writes XMLBIF, with pgmpy's writers,
+        so the model opens in GeNIe, Netica, SamIam, pyAgrum or pgmpy. Returns the path.
+
+        Examples
+        --------
+        >>> import calfdx, tempfile, pathlib
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = calfdx.load_model().export(pathlib.Path(folder) / "calfdx.xmlbif")
+        ...     path.stat().st_size > 10_000
+        True
+        """
+        return write_network(self._tables, path)
 
     def to_pgmpy(self) -> DiscreteBayesianNetwork:
         """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.

@@ -9,14 +9,16 @@ explicitly, so ``TabularCPD`` column order cannot be confused (pgmpy#1925).
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ._exceptions import InvalidOptionError
 from ._tables import CAUSE_NODE, Tables
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-__all__ = ["build_network"]
+__all__ = ["build_network", "write_network"]
 
 logging.getLogger("calfdx").addHandler(logging.NullHandler())
 
@@ -55,3 +57,24 @@ def build_network(tables: Tables) -> DiscreteBayesianNetwork:
     network.add_cpds(*cpds)
     network.check_model()
     return network
+
+
+def write_network(tables: Tables, path: str | Path) -> Path:
+    """Write the network to BIF (``.bif``) or XMLBIF (``.xml``, ``.xmlbif``) with pgmpy."""
+    from pgmpy.readwrite import BIFWriter, XMLBIFWriter
+
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix not in (".bif", ".xml", ".xmlbif"):
+        msg = (
+            f"Cannot export to {str(target)!r}: the suffix must be .bif (BIF) or .xml / .xmlbif "
+            f"(XMLBIF). Got {suffix or 'no suffix'!r}."
+        )
+        raise InvalidOptionError(msg)
+    network = build_network(tables)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".bif":
+        BIFWriter(network).write(str(target))
+    else:
+        XMLBIFWriter(network).write(str(target))
+    return target
