@@ -118,3 +118,19 @@ def test_wheel_installs_and_diagnoses_without_a_checkout(tmp_path: Path) -> None
     assert json.loads(command.stdout) == json.loads(
         json.dumps(calfdx.diagnose(swelling="yes", side="unilateral").to_dict())
     )
+
+
+def test_import_stays_light() -> None:
+    """Check `import calfdx` loads none of the heavy optional machinery.
+
+    pgmpy, scipy.stats, numba, dask, matplotlib and pyagrum are imported only when a
+    function needs them, so a service that imports calfdx to diagnose pays none of them.
+    """
+    heavy = ["pgmpy", "scipy.stats", "numba", "dask", "matplotlib", "pyagrum"]
+    probe = (
+        f"import sys, json, calfdx; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == []

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import logsumexp
 
 if TYPE_CHECKING:
     from ._model import Model
@@ -87,6 +86,8 @@ class Conflict:
 
 def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SEED) -> Conflict:
     """Return the conflict check of ``result``'s hard findings."""
+    from scipy.special import logsumexp  # imported here, off the import path of calfdx
+
     engine = model._engine
     prior = model._tables.prior
     with np.errstate(divide="ignore"):

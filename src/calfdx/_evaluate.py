@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import rankdata
 
 from ._batch import score_frame
 from ._exceptions import EvidenceError, InvalidOptionError
@@ -173,6 +172,8 @@ def _ratio(a: int, b: int) -> float:
 
 
 def _auc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> float:
+    from scipy.stats import rankdata  # imported here: scipy.stats is slow to import
+
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if not n_pos or not n_neg:
         return math.nan

@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import beta
 
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold, normalize_evidence
@@ -55,6 +54,8 @@ def _evidence_factors(
 
 
 def _beta_range(p: float, n: float) -> tuple[float, float]:
+    from scipy.stats import beta  # imported here: scipy.stats is slow to import
+
     if p <= 0.0 or p >= 1.0:
         return p, p
     low, high = beta.ppf([0.025, 0.975], p * n, (1 - p) * n)
