@@ -556,13 +556,9 @@ def diagnose_batch(
     >>> bool(abs(scores.loc["ann", "dvt"] - one.dvt_probability) < 1e-12)
     True
     """
-    from ._model import Model, _default_model
+    from ._model import resolve_model
 
-    if model is None:
-        model = _default_model()
-    elif not isinstance(model, Model):
-        msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
-        raise InvalidOptionError(msg)
+    model = resolve_model(model)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     if not isinstance(ignore_columns, bool) and (
         isinstance(ignore_columns, str) or not isinstance(ignore_columns, Collection)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from ._exceptions import InvalidOptionError
-from ._tables import Tables
+from ._tables import Tables, cause_index
 
 __all__ = ["edit_likelihood", "edit_prior", "write_tables"]
 
@@ -95,10 +95,7 @@ def _renormalise(rows: Rows, target: int, value: float, what: str) -> None:
 
 def edit_prior(tables: Tables, cause: str, value: float) -> dict[str, bytes]:
     """Return new table files with P(cause) = value in the tables' setting."""
-    causes = [c.id for c in tables.causes]
-    if cause not in causes:
-        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(causes)}."
-        raise InvalidOptionError(msg)
+    cause_index(tables.causes, cause)
     value = _check_probability(value, "p")
 
     def change(rows: Rows) -> None:
@@ -125,10 +122,7 @@ def edit_likelihood(
             f"Allowed states: {list(vocabulary[finding].states)}."
         )
         raise InvalidOptionError(msg)
-    causes = [c.id for c in tables.causes]
-    if cause not in causes:
-        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(causes)}."
-        raise InvalidOptionError(msg)
+    cause_index(tables.causes, cause)
     value = _check_probability(value, "p")
 
     def change(rows: Rows) -> None:

@@ -34,6 +34,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from ._exceptions import InvalidOptionError
+from ._tables import cause_index
 
 if TYPE_CHECKING:
     from ._model import Model
@@ -72,6 +73,17 @@ class Contribution:
     likelihood_ratio: float
     weight: float
     effect: Effect
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dictionary."""
+        return {
+            "finding": self.finding,
+            "state": self.state,
+            "cause": self.cause,
+            "likelihood_ratio": self.likelihood_ratio,
+            "weight": self.weight,
+            "effect": self.effect,
+        }
 
     def sentence(self, label: str) -> str:
         """Render the record as a sentence, e.g. ``swelling = yes makes DVT 1.4× more likely``."""
@@ -131,17 +143,7 @@ class Explanation:
     def to_frame(self) -> pd.DataFrame:
         """Return the records as a DataFrame (table order), numbers unrounded."""
         return pd.DataFrame(
-            [
-                {
-                    "finding": r.finding,
-                    "state": r.state,
-                    "cause": r.cause,
-                    "likelihood_ratio": r.likelihood_ratio,
-                    "weight": r.weight,
-                    "effect": r.effect,
-                }
-                for r in self.records
-            ],
+            [r.to_dict() for r in self.records],
             columns=["finding", "state", "cause", "likelihood_ratio", "weight", "effect"],
         )
 
@@ -154,17 +156,7 @@ class Explanation:
             "posterior_probability": self.posterior_probability,
             "prior_log_odds": self.prior_log_odds,
             "posterior_log_odds": self.posterior_log_odds,
-            "records": [
-                {
-                    "finding": r.finding,
-                    "state": r.state,
-                    "cause": r.cause,
-                    "likelihood_ratio": r.likelihood_ratio,
-                    "weight": r.weight,
-                    "effect": r.effect,
-                }
-                for r in self.records
-            ],
+            "records": [r.to_dict() for r in self.records],
             "unobserved": list(self.unobserved),
             "order": list(self.order),
         }
@@ -236,11 +228,7 @@ def _evidence_vectors(model: Model, result: Diagnosis) -> list[tuple[str, str, F
 def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
     """Return the exact explanation of ``cause`` (default: the top cause) for ``result``."""
     cause = result.top_cause if cause is None else cause
-    causes = model._engine.causes
-    if cause not in causes:
-        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(causes)}."
-        raise InvalidOptionError(msg)
-    index = causes.index(cause)
+    index = cause_index(model._engine.causes, cause)
     current = model._tables.prior.astype(np.float64).copy()
     records = []
     for finding, state, vector in _evidence_vectors(model, result):

@@ -571,6 +571,16 @@ def _shipped(setting: str, dvt_threshold: float) -> Model:
     return Model(read_tables(None, setting=setting), dvt_threshold=dvt_threshold)
 
 
+def resolve_model(model: object) -> Model:
+    """Return ``model``, or the shipped model for None; raise for anything else."""
+    if model is None:
+        return _default_model()
+    if not isinstance(model, Model):
+        msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
+        raise InvalidOptionError(msg)
+    return model
+
+
 def _default_model() -> Model:
     """Return the shipped model with default options (loaded once; a hot path)."""
     global _DEFAULT
@@ -683,12 +693,7 @@ def diagnose(
     >>> round(sum(result.posterior.values()), 12)
     1.0
     """
-    if model is None:
-        model = _default_model()
-    elif not isinstance(model, Model):
-        msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
-        raise InvalidOptionError(msg)
-    return model.diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
+    return resolve_model(model).diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
 
 
 def findings(model: Model | None = None) -> Mapping[str, Finding]:

@@ -215,6 +215,15 @@ class Source:
     url: str
 
 
+def cause_index(causes: tuple[Cause, ...] | list[str] | tuple[str, ...], cause: object) -> int:
+    """Return the index of ``cause`` among ``causes``; raise a clear error if unknown."""
+    ids = [c if isinstance(c, str) else c.id for c in causes]
+    if not isinstance(cause, str) or cause not in ids:
+        msg = f"Unknown cause {cause!r}. Known causes: {', '.join(ids)}."
+        raise InvalidOptionError(msg)
+    return ids.index(cause)
+
+
 def _readonly(array: FloatArray) -> FloatArray:
     array.flags.writeable = False
     return array

@@ -30,6 +30,7 @@ import pandas as pd
 
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold, normalize_evidence
+from ._tables import cause_index
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -120,11 +121,8 @@ def sensitivity(
     True
     """
     causes = list(model._engine.causes)
-    if target not in causes:
-        msg = f"Unknown cause {target!r}. Known causes: {', '.join(causes)}."
-        raise InvalidOptionError(msg)
+    t = cause_index(causes, target)
     hard, soft, posterior = _evidence_factors(model, findings)
-    t = causes.index(target)
     tables = model._tables
     records: list[dict[str, Any]] = []
 

@@ -271,13 +271,9 @@ def wells_score(
     >>> partial.points_range, partial.tier
     ((-1, 9), None)
     """
-    from ._model import Model, _default_model
+    from ._model import resolve_model
 
-    if model is None:
-        model = _default_model()
-    elif not isinstance(model, Model):
-        msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
-        raise InvalidOptionError(msg)
+    model = resolve_model(model)
     evidence = normalize_evidence(model.findings, findings, more_findings)
     missing_items = [item for item in WELLS_ITEMS if item.finding not in model.findings]
     if missing_items:
