@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import settings
 
 import calfdx
 
 from .tablewriter import TOY_LIKELIHOOD, TOY_PRIOR, write_tables
+
+# CI runs the same examples every time (a red CI is then a reproducible one); local runs
+# keep exploring new examples.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
