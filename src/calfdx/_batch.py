@@ -48,8 +48,6 @@ _GROUP_ROWS: Final = 729
 _CHUNK: Final = 16_384
 #: Sums below this are recomputed in log space.
 _TINY: Final = 1e-280
-#: Output columns besides one probability column per cause.
-EXTRA_COLUMNS: Final = ("dvt_probability", "dvt_alert", "top_cause")
 _SHOWN: Final = 5  # how many rows and values an error message names
 
 
@@ -66,7 +64,7 @@ class BatchTables:
         Finding id → (states, causes) likelihood matrix.
     """
 
-    __slots__ = ("group_of", "n_causes", "stride_of", "tables", "unknown", "unknown_code")
+    __slots__ = ("group_of", "n_causes", "stride_of", "tables", "unknown")
 
     def __init__(
         self,
@@ -111,8 +109,9 @@ class BatchTables:
         self.stride_of: npt.NDArray[np.intp] = stride_of
         self.n_causes = n_causes
         #: The code of "unknown" for each finding: its number of states.
-        self.unknown_code: tuple[int, ...] = tuple(len(f.states) for f in findings)
-        self.unknown: npt.NDArray[np.int8] = np.array(self.unknown_code, dtype=np.int8)
+        self.unknown: npt.NDArray[np.int8] = np.array(
+            [len(f.states) for f in findings], dtype=np.int8
+        )
         self.unknown.flags.writeable = False
 
     def score(

@@ -378,10 +378,6 @@ class Engine:
         weights /= weights.sum()
         return weights
 
-    def posterior(self, evidence: Mapping[str, str]) -> FloatArray:
-        """Return P(cause | evidence) for checked evidence (finding → state)."""
-        return self.posterior_rows(self.rows(evidence))
-
     def _impossible_message(self, rows: list[int], soft: Mapping[str, Soft] | None) -> str:
         zeros = []
         for r in rows:
