@@ -121,14 +121,18 @@ def test_wheel_installs_and_diagnoses_without_a_checkout(tmp_path: Path) -> None
 
 
 def test_import_stays_light() -> None:
-    """Check `import calfdx` loads none of the heavy optional machinery.
+    """Check importing calfdx and diagnosing load none of the heavy machinery.
 
-    pgmpy, scipy.stats, numba, dask, matplotlib and pyagrum are imported only when a
-    function needs them, so a service that imports calfdx to diagnose pays none of them.
+    pandas, pgmpy, scipy.stats, numba, dask, matplotlib and pyagrum are imported only when
+    a function needs them (data frames, cohorts, the workbench), so a service that imports
+    calfdx to diagnose one patient at a time pays none of them.
     """
-    heavy = ["pgmpy", "scipy.stats", "numba", "dask", "matplotlib", "pyagrum"]
+    heavy = ["pandas", "pgmpy", "scipy.stats", "numba", "dask", "matplotlib", "pyagrum"]
     probe = (
-        f"import sys, json, calfdx; print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
+        "import sys, json, calfdx; "
+        "r = calfdx.diagnose(swelling='yes', side='unilateral'); "
+        "r.explain(); r.next_questions(); r.triage; r.wells; json.dumps(r.to_dict()); str(r); "
+        f"print(json.dumps([m for m in {heavy!r} if m in sys.modules]))"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._exceptions import (
     EvidenceError,
@@ -31,10 +30,12 @@ from ._exceptions import (
     UnknownFindingError,
     UnknownStateError,
 )
-from ._inference import UNKNOWN, Engine, check_threshold
+from ._inference import UNKNOWN, Engine, check_threshold, is_missing
 from ._tables import DVT, Finding
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._model import Model
 
 __all__ = ["BatchTables", "diagnose_batch", "kernel_name"]
@@ -314,7 +315,7 @@ _BAD: Final = -2  # the code of a value a finding does not allow (unknown is -1)
 
 def _value_code(finding: Finding, value: object) -> int:
     """Return the code of one distinct value: a state index, -1 (unknown) or -2 (bad)."""
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+    if is_missing(value):
         return -1
     if isinstance(value, bool | np.bool_):
         return finding.states.index("yes" if value else "no") if finding.is_yes_no else _BAD
@@ -332,6 +333,8 @@ def _encode_column(
 
     A code is a state index, or -1 for unknown.
     """
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     if column.dtype == np.bool_:
         if not finding.is_yes_no:
             return np.full(len(column), -1, np.int8), np.ones(len(column), np.bool_), [True]
@@ -431,6 +434,8 @@ def encode_cases(
 
 
 def _output_frame(model: Model, scores: Scores, index: pd.Index) -> pd.DataFrame:
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     causes = pd.Index(model._engine.causes)
     frame = pd.DataFrame(scores.probabilities, index=index, columns=causes, copy=False)
     frame["dvt_probability"] = scores.dvt
@@ -555,6 +560,8 @@ def diagnose_batch(
     >>> bool(abs(scores.loc["ann", "dvt"] - one.dvt_probability) < 1e-12)
     True
     """
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     from ._model import resolve_model
 
     model = resolve_model(model)

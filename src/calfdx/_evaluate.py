@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._batch import score_frame
 from ._exceptions import EvidenceError, InvalidOptionError
@@ -22,6 +21,8 @@ from ._inference import check_threshold
 from ._tables import DVT
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._model import Model
 
 __all__ = ["Evaluation", "evaluate", "simulate", "threshold_for_sensitivity"]
@@ -36,6 +37,8 @@ def simulate(
     model: Model, n: int, *, seed: int | None = None, missing: float = 0.0
 ) -> pd.DataFrame:
     """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         msg = f"n must be a non-negative integer. Got {n!r} instead."
         raise InvalidOptionError(msg)
@@ -59,6 +62,8 @@ def simulate(
 
 
 def _split(model: Model, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     if not isinstance(cases, pd.DataFrame) or CAUSE_COLUMN not in cases.columns:
         msg = (
             "cases must be a pandas DataFrame with a 'cause' column (the true cause) and "
@@ -143,6 +148,8 @@ class Evaluation:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the scalar metrics as a one-column DataFrame."""
+        import pandas as pd  # imported here: diagnosing needs no pandas
+
         data = {k: v for k, v in self.to_dict().items() if k not in ("counts", "calibration")}
         return pd.DataFrame({"value": data})
 
@@ -210,6 +217,8 @@ def evaluate(
     >>> 0 < report.top1_accuracy <= 1 and 0.5 < report.dvt_auc <= 1
     True
     """
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     findings, truth = _split(model, cases)
     scores = score_frame(model, findings, threshold, ())

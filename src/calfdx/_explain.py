@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._exceptions import InvalidOptionError
 from ._tables import cause_index
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._model import Model
     from ._results import Diagnosis
 
@@ -142,6 +143,8 @@ class Explanation:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the records as a DataFrame (table order), numbers unrounded."""
+        import pandas as pd  # imported here: diagnosing needs no pandas
+
         return pd.DataFrame(
             [r.to_dict() for r in self.records],
             columns=["finding", "state", "cause", "likelihood_ratio", "weight", "effect"],
@@ -327,6 +330,8 @@ class QuestionRanking:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per suggestion."""
+        import pandas as pd  # imported here: diagnosing needs no pandas
+
         return pd.DataFrame(
             [
                 {

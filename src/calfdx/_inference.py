@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import difflib
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._exceptions import (
     DuplicateFindingError,
@@ -60,10 +60,14 @@ FloatArray = npt.NDArray[np.float64]
 # Evidence
 
 
-def _is_missing(value: object) -> bool:
-    if value is None or value is pd.NA:
+def is_missing(value: object) -> bool:
+    """Return whether a finding value means unknown: None, NaN or pandas' NA."""
+    if value is None:
         return True
-    return isinstance(value, float) and math.isnan(value)
+    if isinstance(value, float):
+        return math.isnan(value)
+    pandas = sys.modules.get("pandas")  # a value can only be pd.NA if pandas is loaded
+    return pandas is not None and value is pandas.NA
 
 
 def _describe(value: object) -> str:
@@ -109,7 +113,7 @@ def _soft_of(finding: Finding, value: object) -> tuple[Soft | None, str | None]:
 
 def _state_of(finding: Finding, value: object) -> tuple[str | Soft | None, str | None]:
     """Return (state or soft weights, None), (None, None) for unknown, or (None, problem)."""
-    if _is_missing(value) or (
+    if is_missing(value) or (
         isinstance(value, str) and value == UNKNOWN and UNKNOWN not in finding.states
     ):
         return None, None

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._batch import encode_cases
 from ._edit import _number, _rewrite
@@ -32,6 +31,8 @@ from ._evaluate import _split
 from ._exceptions import InvalidOptionError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._model import Model
 
 __all__ = ["fit"]

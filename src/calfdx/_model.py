@@ -9,8 +9,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
-import pandas as pd
-
 from ._batch import BatchTables
 from ._edit import edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
@@ -29,11 +27,13 @@ from ._tables import (
     Tables,
     build_tables,
     read_tables,
+    table_frame,
 )
 from ._uncertainty import PosteriorInterval, posterior_interval
 from ._version import __version__
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pgmpy.models import DiscreteBayesianNetwork
 
 __all__ = ["DEFAULT_DVT_THRESHOLD", "Model", "diagnose", "findings", "load_model"]
@@ -182,6 +182,8 @@ class Model:
     @property
     def prior(self) -> pd.Series:
         """The prior of each cause in this model's setting (a new Series)."""
+        import pandas as pd  # imported here: diagnosing needs no pandas
+
         return pd.Series(
             self._tables.prior.copy(),
             index=pd.Index(list(self._labels), name="cause"),
@@ -191,12 +193,12 @@ class Model:
     @property
     def priors(self) -> pd.DataFrame:
         """Every row of ``priors.csv`` (all settings), with sources (a copy)."""
-        return self._tables.priors_frame.copy()
+        return table_frame(self._tables.priors_rows, "priors.csv")
 
     @property
     def likelihoods(self) -> pd.DataFrame:
         """Every row of ``likelihoods.csv``, with sources (a copy)."""
-        return self._tables.likelihoods_frame.copy()
+        return table_frame(self._tables.likelihoods_rows, "likelihoods.csv")
 
     # ---------------------------------------------------------------- inference
     def diagnose(

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-import pandas as pd
-
 from ._conflict import Conflict, conflict
 from ._exceptions import InvalidOptionError
 from ._explain import Explanation, QuestionRanking, explain, next_questions
@@ -17,6 +15,8 @@ from ._tables import RedFlag
 from ._triage import Triage, fired_red_flags, triage
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ._wells import WellsScore
 
 if TYPE_CHECKING:
@@ -332,6 +332,8 @@ class Diagnosis:
         >>> bool(abs(frame["probability"].sum() - 1) < 1e-12)
         True
         """
+        import pandas as pd  # imported here: diagnosing needs no pandas
+
         causes = list(self.posterior)
         frame = pd.DataFrame(
             {

@@ -23,13 +23,15 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._exceptions import InvalidOptionError, TableError, TableProblem
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CAUSE_NODE",
@@ -246,8 +248,8 @@ class Tables:
     sources: Mapping[str, Source]
     prior: FloatArray
     likelihood: Mapping[str, FloatArray]
-    priors_frame: pd.DataFrame = field(repr=False)
-    likelihoods_frame: pd.DataFrame = field(repr=False)
+    priors_rows: tuple[dict[str, str], ...] = field(repr=False)
+    likelihoods_rows: tuple[dict[str, str], ...] = field(repr=False)
     content_hash: str
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
@@ -681,11 +683,13 @@ def _likelihoods(
 # Assembling
 
 
-def _frame(rows: list[_Row], name: str, numeric: bool) -> pd.DataFrame:
-    columns = list(rows[0].values) if rows else list(_ALL_COLUMNS[name])
-    frame = pd.DataFrame([row.values for row in rows], columns=columns)
-    if numeric:
-        frame["probability"] = frame["probability"].astype(float)
+def table_frame(rows: tuple[dict[str, str], ...], name: str) -> pd.DataFrame:
+    """Return the rows of a probability table as a new DataFrame (numbers as floats)."""
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
+    columns = list(rows[0]) if rows else list(_ALL_COLUMNS[name])
+    frame = pd.DataFrame(list(rows), columns=columns)
+    frame["probability"] = frame["probability"].astype(float)
     if "ess" in frame.columns:
         frame["ess"] = pd.to_numeric(frame["ess"].replace("", None), errors="coerce")
     return frame
@@ -953,8 +957,8 @@ def build_tables(
         sources=content.sources,
         prior=prior,
         likelihood=likelihood,
-        priors_frame=_frame(rows["priors.csv"], "priors.csv", numeric=True),
-        likelihoods_frame=_frame(rows["likelihoods.csv"], "likelihoods.csv", numeric=True),
+        priors_rows=tuple(row.values for row in rows["priors.csv"]),
+        likelihoods_rows=tuple(row.values for row in rows["likelihoods.csv"]),
         content_hash=digest,
         red_flags=content.red_flags,
         triage=content.triage,

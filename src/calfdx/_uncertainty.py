@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold, normalize_evidence
@@ -35,6 +34,7 @@ from ._tables import cause_index
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    import pandas as pd
     from matplotlib.axes import Axes
 
     from ._model import Model
@@ -120,6 +120,8 @@ def sensitivity(
     >>> bool((table["swing"].diff().dropna() <= 0).all())
     True
     """
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     causes = list(model._engine.causes)
     t = cause_index(causes, target)
     hard, soft, posterior = _evidence_factors(model, findings)
@@ -304,6 +306,8 @@ def posterior_interval(
     dvt_threshold: float | None = None,
 ) -> PosteriorInterval:
     """Return credible intervals of the posterior; see :meth:`Model.posterior_interval`."""
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
     level = check_threshold(level, "level")
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         msg = f"draws must be a positive integer. Got {draws!r} instead."
