@@ -464,10 +464,16 @@ def _redo_exactly(
 ) -> None:
     """Recompute, in log space, the rows whose linear product underflowed."""
     impossible = np.zeros(len(scores.redo), dtype=np.bool_)
-    offsets = np.cumsum([1, *(len(f.states) for f in engine.findings[:-1])]).tolist()
     dvt_index = engine.causes.index(DVT)
+    findings = engine.findings
     for i in np.flatnonzero(scores.redo).tolist():
-        rows = [offsets[f] + code for f, code in enumerate(codes[:, i].tolist()) if code >= 0]
+        rows = engine.rows(
+            {
+                findings[f].id: findings[f].states[code]
+                for f, code in enumerate(codes[:, i].tolist())
+                if code >= 0
+            }
+        )
         try:
             posterior = engine._log_posterior(rows)
         except ImpossibleEvidenceError:

@@ -213,28 +213,15 @@ def _log_odds(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def _evidence_vectors(model: Model, result: Diagnosis) -> list[tuple[str, str, FloatArray]]:
-    """Return (finding, state, P(evidence | cause) per cause) in table order."""
-    engine = model._engine
-    vectors = []
-    for finding in model.findings.values():
-        if finding.id in result.findings:
-            state = result.findings[finding.id]
-            vector = engine.block(finding.id)[finding.states.index(state)]
-            vectors.append((finding.id, state, vector))
-        elif finding.id in result.soft_findings:
-            weights = result.soft_findings[finding.id]
-            vectors.append((finding.id, "soft", engine.soft_factor(finding.id, weights)))
-    return vectors
-
-
 def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
     """Return the exact explanation of ``cause`` (default: the top cause) for ``result``."""
     cause = result.top_cause if cause is None else cause
     index = cause_index(model._engine.causes, cause)
     current = model._tables.prior.astype(np.float64).copy()
     records = []
-    for finding, state, vector in _evidence_vectors(model, result):
+    engine = model._engine
+    for finding, state, weights in engine.evidence_weights(result.findings, result.soft_findings):
+        vector = weights @ engine.block(finding)  # P(evidence | cause)
         others = current.copy()
         others[index] = 0.0
         mass = others.sum()

@@ -327,6 +327,24 @@ class Engine:
         """Return the sorted rows of checked evidence (finding → state)."""
         return sorted(self._row[finding][state] for finding, state in evidence.items())
 
+    def evidence_weights(
+        self, hard: Mapping[str, str], soft: Mapping[str, Soft]
+    ) -> list[tuple[str, str, FloatArray]]:
+        """Return (finding, state or "soft", weight per state) for each observed finding.
+
+        A hard state is a one-hot weight vector; in table order, so ``weights @
+        block(finding)`` is P(evidence | cause) per cause.
+        """
+        observed = []
+        for finding in self.findings:
+            if finding.id in hard:
+                state = hard[finding.id]
+                weights = np.array([1.0 if s == state else 0.0 for s in finding.states])
+                observed.append((finding.id, state, weights))
+            elif finding.id in soft:
+                observed.append((finding.id, "soft", np.asarray(soft[finding.id], np.float64)))
+        return observed
+
     def evidence(self, rows: list[int]) -> dict[str, str]:
         """Return finding → state for sorted rows, in vocabulary order."""
         label = self._label

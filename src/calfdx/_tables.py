@@ -925,7 +925,6 @@ def build_tables(
     files: Mapping[str, bytes], source: str, *, setting: str = DEFAULT_SETTING
 ) -> Tables:
     """Check and assemble tables from file contents (name → bytes); see :func:`read_tables`."""
-    folder = source
     content, problems, digest = _collect(files, source)
     if problems:
         raise TableError(source, problems)
@@ -933,7 +932,7 @@ def build_tables(
     table, rows = content.likelihoods, content.rows
     if setting not in priors:
         msg = (
-            f"Unknown setting {setting!r} for the tables in {folder}. "
+            f"Unknown setting {setting!r} for the tables in {source}. "
             f"Settings in priors.csv: {sorted(priors)}."
         )
         raise InvalidOptionError(msg)

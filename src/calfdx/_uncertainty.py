@@ -151,14 +151,8 @@ def sensitivity(
                 "posterior_high": _target(posterior, t, _prior_factors(n, i, p, high)),
             }
         )
-    observed: dict[str, FloatArray] = {}
-    for name, state in hard.items():
-        observed[name] = np.array(
-            [1.0 if s == state else 0.0 for s in model.findings[name].states]
-        )
-    for name, soft_weights in soft.items():
-        observed[name] = np.asarray(soft_weights, dtype=np.float64)
-    for name, weights in observed.items():
+    # Every state's entry of an observed finding can move the target, not only the observed one.
+    for name, _, weights in model._engine.evidence_weights(hard, soft):
         block = model._engine.block(name)  # (states, causes)
         evidence_probability = weights @ block  # P(e_f | c)
         for j, state in enumerate(model.findings[name].states):
