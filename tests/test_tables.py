@@ -198,7 +198,7 @@ BROKEN = [
         "bad category",
         replace("findings.csv", ",history,", ",gossip,"),
         r"findings\.csv, line 2, column 'category': expected one of \['history', 'examination', "
-        r"'risk_factor'\]",
+        r"'risk_factor', 'investigation'\]",
     ),
     (
         "empty question",

@@ -36,7 +36,8 @@ from ._exceptions import (
 from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
 from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
 from ._results import DISCLAIMER, Diagnosis
-from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, table_problems
+from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target, table_problems
+from ._targets import CalibrationError, TargetCheck, TargetReport
 from ._triage import Triage
 from ._uncertainty import PosteriorInterval, plot_tornado, sensitivity
 from ._version import __version__
@@ -49,6 +50,7 @@ __all__ = [
     "WELLS_ITEMS",
     "CalfdxError",
     "CalfdxWarning",
+    "CalibrationError",
     "Cause",
     "Conflict",
     "Contribution",
@@ -68,6 +70,9 @@ __all__ = [
     "Suggestion",
     "TableError",
     "TableProblem",
+    "Target",
+    "TargetCheck",
+    "TargetReport",
     "Triage",
     "UnknownFindingError",
     "UnknownStateError",

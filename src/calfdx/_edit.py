@@ -36,7 +36,7 @@ def _number(value: float) -> str:
     return text if "e" not in text else format(value, f".{_DIGITS}f").rstrip("0")
 
 
-def _rewrite(data: bytes, change: Callable[[Rows], None]) -> bytes:
+def _rewrite(data: bytes, change: Callable[[Rows], object]) -> bytes:
     """Parse a CSV file, let ``change`` edit its rows, and write it back (same dialect)."""
     reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
     header = list(reader.fieldnames or [])

@@ -42,6 +42,7 @@ __all__ = [
     "Engine",
     "Evidence",
     "FindingValue",
+    "ScoreTier",
     "Soft",
     "check_threshold",
     "normalize_evidence",
@@ -239,6 +240,88 @@ def check_threshold(value: object, name: str = "dvt_threshold") -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# Likelihood of evidence, for any tables (also with leading batch axes)
+
+#: An additive clinical score and a range of it: (points of each finding state, lowest and
+#: highest total). ``({"active_cancer": {"yes": 1}, ...}, 3, None)`` is "score >= 3".
+ScoreTier = tuple[Mapping[str, Mapping[str, int]], int | None, int | None]
+
+
+def evidence_likelihood(
+    likelihood: Mapping[str, FloatArray],
+    states: Mapping[str, tuple[str, ...]],
+    hard: Mapping[str, str],
+    score: ScoreTier | None = None,
+) -> FloatArray:
+    r"""Return P(evidence | cause) for every cause, exactly.
+
+    Findings are independent given the cause, so the likelihood of hard evidence is the
+    product of its rows, and the likelihood of a score tier is the sum, over every
+    combination of the score's findings that lands in the tier, of the product of their
+    rows (computed by convolving the per-finding point distributions, not by enumeration).
+    Findings given in ``hard`` that also score are held at their state.
+
+    Parameters
+    ----------
+    likelihood : mapping of finding to array (..., states, causes)
+        P(finding = state | cause); leading axes (a batch of tables) broadcast.
+    states : mapping of finding to tuple of str
+        The states of each finding, in the order of the arrays' state axis.
+    hard : mapping of finding to state
+        Observed findings.
+    score : ScoreTier, optional
+        A score tier the evidence also conditions on.
+
+    Returns
+    -------
+    ndarray (..., causes)
+        P(evidence | cause). Without evidence, ones.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = {"a": np.array([[0.9, 0.2], [0.1, 0.8]]), "b": np.array([[0.5, 0.1], [0.5, 0.9]])}
+    >>> states = {"a": ("yes", "no"), "b": ("yes", "no")}
+    >>> evidence_likelihood(table, states, {"a": "yes"}).tolist()
+    [0.9, 0.2]
+    >>> points = {"a": {"yes": 1}, "b": {"yes": 1}}
+    >>> evidence_likelihood(table, states, {}, (points, 2, None)).round(3).tolist()  # both
+    [0.45, 0.02]
+    """
+    points = score[0] if score is not None else {}
+    result: FloatArray | None = None
+    for finding, state in hard.items():
+        if finding not in points:
+            row = likelihood[finding][..., states[finding].index(state), :]
+            result = row if result is None else result * row
+    if score is not None:
+        points, low, high = score
+        totals: dict[int, FloatArray | float] = {0: 1.0}
+        for finding, scored in points.items():
+            table = likelihood[finding]
+            given = hard.get(finding)
+            step: dict[int, FloatArray | float] = {}
+            for j, state in enumerate(states[finding]):
+                if given is not None and state != given:
+                    continue
+                gain = scored.get(state, 0)
+                for total, mass in totals.items():
+                    step[total + gain] = step.get(total + gain, 0.0) + mass * table[..., j, :]
+            totals = step
+        tier = [
+            mass
+            for total, mass in totals.items()
+            if (low is None or total >= low) and (high is None or total <= high)
+        ]
+        in_tier: FloatArray = np.asarray(sum(tier, start=np.zeros(1)))
+        result = in_tier if result is None else result * in_tier
+    if result is None:
+        first = next(iter(likelihood.values()))
+        return np.ones(first.shape[:-2] + first.shape[-1:])
+    return np.broadcast_to(result, np.broadcast_shapes(result.shape, (1,))).copy()
+
+
+# --------------------------------------------------------------------------------------------
 # The compiled engine
 
 #: Posterior sums below this are recomputed in log space (the linear product may have
@@ -359,6 +442,15 @@ class Engine:
     def block(self, finding: str) -> FloatArray:
         """Return the (states, causes) likelihood matrix of one finding (read-only)."""
         return self._likelihood[self._block[finding]]
+
+    def likelihood(self, hard: Mapping[str, str], score: ScoreTier | None = None) -> FloatArray:
+        """Return P(evidence | cause) per cause: hard findings and an optional score tier.
+
+        See :func:`evidence_likelihood`, which this applies to the compiled tables.
+        """
+        blocks = {f.id: self._likelihood[self._block[f.id]] for f in self.findings}
+        states = {f.id: f.states for f in self.findings}
+        return evidence_likelihood(blocks, states, hard, score)
 
     def posterior_rows(
         self, rows: list[int], soft: Mapping[str, Soft] | None = None

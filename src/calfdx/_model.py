@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from pgmpy.models import DiscreteBayesianNetwork
 
+    from ._targets import TargetReport
+
 __all__ = ["DEFAULT_DVT_THRESHOLD", "Model", "diagnose", "findings", "load_model"]
 
 #: Default DVT alert threshold: the alert fires when P(DVT | findings) >= 0.02.
@@ -62,7 +64,7 @@ class Model:
     >>> import calfdx
     >>> model = calfdx.load_model()
     >>> model
-    <Model setting='primary_care' causes=23 findings=35 dvt_threshold=0.02 tables=...>
+    <Model setting='primary_care' causes=23 findings=38 dvt_threshold=0.02 tables=...>
     >>> model.diagnose(onset="sudden", pop_sensation="yes", thompson_test="positive").top_cause
     'achilles_rupture'
     """
@@ -356,6 +358,86 @@ class Model:
         """
         files = edit_likelihood(self._tables, finding, state, cause, p)
         return self._rebuilt(files, self.setting)
+
+    def check_targets(self, targets: object = None) -> TargetReport:
+        """Compute every published target from this model and say whether it is met.
+
+        Each target of ``targets.csv`` (a likelihood ratio, a prevalence in a subgroup, a
+        sensitivity or specificity, with its 95% CI) is computed exactly from this model's
+        tables, under the priors of the target's setting.
+
+        Parameters
+        ----------
+        targets : str, Path or sequence of Target, optional
+            A ``targets.csv`` file (or a folder holding one) checked against this model's
+            vocabulary, or Target records. Default: the targets of this model's tables.
+
+        Returns
+        -------
+        TargetReport
+            One :class:`TargetCheck` per target (``to_frame()`` for a table).
+
+        Raises
+        ------
+        TableError
+            When a targets file has problems (every one is listed).
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> report = calfdx.load_model().check_targets()
+        >>> report.all_met
+        True
+        >>> list(report.to_frame().columns[:4])
+        ['target_id', 'setting', 'statistic', 'cause']
+        """
+        from ._targets import check_targets
+
+        return check_targets(self, targets)
+
+    def calibrate(
+        self, targets: object = None, *, margin: float = 0.1, max_iterations: int = 300
+    ) -> Model:
+        """Return a model whose estimate numbers meet every target, changed as little as possible.
+
+        The ``expert_estimate`` numbers of every distribution a target depends on move so as
+        to minimise their relative entropy from the current numbers, weighted by each
+        distribution's effective sample size, subject to every target lying inside its
+        interval, ``margin`` of the interval's width (in log scale) clear of each bound; a
+        distribution that would move by less than 0.002 is left alone. Published
+        and secondary numbers never move. Every changed row records its previous value and
+        the targets that moved it. The calibration is deterministic.
+
+        Parameters
+        ----------
+        targets : str, Path or sequence of Target, optional
+            As for :meth:`check_targets`; default: this model's own targets.
+        margin : float, default=0.1
+            Share of each interval (log scale) kept clear of each bound: 0.1 keeps every
+            statistic off the very edge of its CI; 0 accepts the bounds themselves.
+        max_iterations : int, default=300
+            Iterations of the optimiser (SLSQP).
+
+        Returns
+        -------
+        Model
+            A new model (this one is unchanged); ``to_csv()`` writes its tables.
+
+        Raises
+        ------
+        CalibrationError
+            Naming the targets that cannot be met together.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> model.calibrate().content_hash == model.content_hash  # targets already met
+        True
+        """
+        from ._targets import calibrate
+
+        return calibrate(self, targets, margin=margin, max_iterations=max_iterations)
 
     def with_setting(self, setting: str) -> Model:
         """Return this model with the priors of another setting of its prior table.

@@ -43,6 +43,7 @@ __all__ = [
     "Finding",
     "Source",
     "Tables",
+    "Target",
     "default_tables_dir",
     "read_tables",
     "table_problems",
@@ -61,8 +62,14 @@ DEFAULT_SETTING: Final = "primary_care"
 SOURCE_TYPES: Final = ("published", "secondary", "expert_estimate")
 #: Allowed values of the ``urgency`` column, most urgent first.
 URGENCY_LEVELS: Final = ("emergency", "same_day", "routine", "self_care")
+#: Allowed values of the ``statistic`` column of targets.csv.
+STATISTICS: Final = ("likelihood_ratio", "probability", "sensitivity", "specificity")
+#: Scores a target's evidence may condition on, with their tiers (see ``_targets.py``).
+SCORE_TIERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+    {"wells": ("low", "moderate", "high"), "wells_two": ("unlikely", "likely")}
+)
 #: Allowed values of the ``category`` column of findings.csv.
-CATEGORIES: Final = ("history", "examination", "risk_factor")
+CATEGORIES: Final = ("history", "examination", "risk_factor", "investigation")
 #: Absolute tolerance for probabilities that must sum to one.
 SUM_TOLERANCE: Final = 1e-6
 
@@ -97,6 +104,20 @@ OPTIONAL_FILES: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "reasoning",
         ),
         "triage.csv": ("level", "threshold", "source_type", "source_id", "reasoning"),
+        "targets.csv": (
+            "target_id",
+            "setting",
+            "statistic",
+            "cause",
+            "evidence",
+            "value",
+            "ci_low",
+            "ci_high",
+            "tolerance_reason",
+            "source_type",
+            "source_id",
+            "note",
+        ),
     }
 )
 _ALL_COLUMNS: Final = MappingProxyType({**COLUMNS, **OPTIONAL_FILES})
@@ -145,7 +166,7 @@ class Finding:
     """
 
     id: str
-    category: Literal["history", "examination", "risk_factor"]
+    category: Literal["history", "examination", "risk_factor", "investigation"]
     states: tuple[str, ...]
     question: str
     cost: float = 1.0
@@ -209,6 +230,61 @@ class RedFlag:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """A published statistic that the model must reproduce (a row of ``targets.csv``).
+
+    Attributes
+    ----------
+    id : str
+        The target's id.
+    setting : str
+        The setting (population) whose priors the statistic is computed under.
+    statistic : {"likelihood_ratio", "probability", "sensitivity", "specificity"}
+        What is compared: the likelihood ratio of the evidence for ``cause``,
+        P(cause | evidence), P(evidence | cause), or 1 - P(evidence | not cause).
+    cause : str
+        The cause the statistic is about.
+    evidence : tuple of (finding, state)
+        Findings the statistic conditions on.
+    score : tuple of (score, tier) or None
+        A clinical score tier the statistic conditions on (``wells=high``).
+    excluded : tuple of str
+        Causes left out of the population (``cause!=dvt``: among patients without DVT).
+    value, low, high : float
+        The published value and its acceptance interval (the 95% CI, or a stated tolerance).
+    tolerance_reason : str
+        Empty when ``low``-``high`` is the published 95% CI; otherwise why the interval is a
+        stated tolerance.
+    source_type, source_id, note : str
+        Where the figure comes from, and what it means.
+    """
+
+    id: str
+    setting: str
+    statistic: Literal["likelihood_ratio", "probability", "sensitivity", "specificity"]
+    cause: str
+    evidence: tuple[tuple[str, str], ...]
+    score: tuple[str, str] | None
+    excluded: tuple[str, ...]
+    value: float
+    low: float
+    high: float
+    tolerance_reason: str
+    source_type: SourceType
+    source_id: str
+    note: str
+
+    @property
+    def evidence_text(self) -> str:
+        """The evidence as written in ``targets.csv``."""
+        terms = [f"{f}={s}" for f, s in self.evidence]
+        if self.score is not None:
+            terms.append(f"{self.score[0]}={self.score[1]}")
+        terms.extend(f"cause!={cause}" for cause in self.excluded)
+        return " & ".join(terms)
+
+
+@dataclass(frozen=True, slots=True)
 class Source:
     """A cited work: its id, full citation and URL (empty when there is none)."""
 
@@ -259,6 +335,10 @@ class Tables:
     prior_ess: FloatArray = field(default_factory=lambda: np.zeros(0))
     #: Finding → effective sample size of P(finding | cause) per cause, in cause order.
     likelihood_ess: dict[str, FloatArray] = field(default_factory=dict)
+    #: Setting → prior of each cause (every setting of priors.csv), in cause order.
+    setting_priors: Mapping[str, FloatArray] = field(default_factory=dict)
+    #: The published statistics the tables must reproduce (targets.csv).
+    targets: tuple[Target, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,7 +503,11 @@ def _parse_ess(name: str, row: _Row, out: _Collector) -> float:
 
 
 def _check_provenance(
-    name: str, row: _Row, sources: Mapping[str, Source], out: _Collector
+    name: str,
+    row: _Row,
+    sources: Mapping[str, Source],
+    out: _Collector,
+    reasoning: str = "reasoning",
 ) -> None:
     if not _check_choice(name, row, "source_type", SOURCE_TYPES, out):
         return
@@ -444,11 +528,11 @@ def _check_provenance(
             f"a {source_type} number needs a source_id (a row of sources.csv). "
             "Got an empty value instead.",
         )
-    if source_type == "expert_estimate" and not row.values["reasoning"]:
+    if source_type == "expert_estimate" and not row.values[reasoning]:
         out.add(
             name,
             row.line,
-            "reasoning",
+            reasoning,
             "an expert_estimate needs its reasoning: what anchors the number and why this "
             "value. Got an empty value instead.",
         )
@@ -778,6 +862,137 @@ def _triage(
     return thresholds if rows and not missing else None
 
 
+def _parse_number(name: str, row: _Row, column: str, out: _Collector) -> float | None:
+    text = row.values[column]
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        shown = "an empty value" if not text else repr(text)
+        out.add(name, row.line, column, f"expected a finite number. Got {shown} instead.")
+        return None
+    return value
+
+
+def _target_evidence(
+    text: str, findings: Mapping[str, Finding], causes: Mapping[str, Cause]
+) -> tuple[tuple[tuple[str, str], ...], tuple[str, str] | None, tuple[str, ...], list[str]]:
+    """Parse a target's evidence: ``finding=state``, ``score=tier`` and ``cause!=id`` terms."""
+    evidence: list[tuple[str, str]] = []
+    score: tuple[str, str] | None = None
+    excluded: list[str] = []
+    problems: list[str] = []
+    for term in (t.strip() for t in text.split("&") if text.strip()):
+        left, sep, right = (part.strip() for part in term.partition("!="))
+        if sep:
+            if left != CAUSE_NODE or right not in causes:
+                problems.append(f"'cause!=ID' needs a cause of causes.csv. Got {term!r}.")
+            else:
+                excluded.append(right)
+            continue
+        left, sep, right = (part.strip() for part in term.partition("="))
+        if left in SCORE_TIERS:
+            if right not in SCORE_TIERS[left] or score is not None:
+                problems.append(
+                    f"score {left!r} takes one tier of {list(SCORE_TIERS[left])}, "
+                    f"once. Got {term!r}."
+                )
+            else:
+                score = (left, right)
+        elif sep and left in findings and right in findings[left].states:
+            if any(f == left for f, _ in evidence):
+                problems.append(f"finding {left!r} is given twice.")
+            evidence.append((left, right))
+        else:
+            allowed = (
+                f"allowed states: {list(findings[left].states)}"
+                if left in findings
+                else f"terms are finding=state, {'/'.join(SCORE_TIERS)}=tier or cause!=ID"
+            )
+            problems.append(f"unknown term {term!r}; {allowed}.")
+    return tuple(evidence), score, tuple(excluded), problems
+
+
+def _targets(
+    rows: list[_Row],
+    causes: Mapping[str, Cause],
+    findings: Mapping[str, Finding],
+    settings: frozenset[str],
+    sources: Mapping[str, Source],
+    out: _Collector,
+) -> tuple[Target, ...]:
+    name = "targets.csv"
+    targets: list[Target] = []
+    seen: dict[tuple[str, ...], int] = {}
+    for row in rows:
+        before = len(out.problems)
+        values = row.values
+        _check_identifier(name, row, "target_id", "target", out)
+        if settings and values["setting"] not in settings:
+            out.add(
+                name,
+                row.line,
+                "setting",
+                f"unknown setting {values['setting']!r}; settings in priors.csv: "
+                f"{sorted(settings)}.",
+            )
+        _check_choice(name, row, "statistic", STATISTICS, out)
+        if causes and values["cause"] not in causes:
+            out.add(name, row.line, "cause", f"unknown cause {values['cause']!r}.")
+        evidence, score, excluded, problems = _target_evidence(
+            values["evidence"], findings, causes
+        )
+        for problem in problems:
+            out.add(name, row.line, "evidence", problem)
+        if values["cause"] in excluded:
+            out.add(name, row.line, "evidence", "the target's cause cannot be excluded.")
+        if values["statistic"] in ("sensitivity", "specificity") and not (evidence or score):
+            out.add(name, row.line, "evidence", f"a {values['statistic']} needs evidence.")
+        numbers = [_parse_number(name, row, c, out) for c in ("value", "ci_low", "ci_high")]
+        _check_provenance(name, row, sources, out, reasoning="tolerance_reason")
+        if values["source_type"] == "expert_estimate":
+            out.add(
+                name,
+                row.line,
+                "source_type",
+                "a target is a published figure: expected 'published' or 'secondary'.",
+            )
+        if None not in numbers:
+            value, low, high = (float(n) for n in numbers if n is not None)
+            upper = math.inf if values["statistic"] == "likelihood_ratio" else 1.0
+            if not (0.0 < low <= value <= high <= upper):
+                out.add(
+                    name,
+                    row.line,
+                    "value",
+                    f"expected 0 < ci_low <= value <= ci_high{' <= 1' if upper == 1 else ''}. "
+                    f"Got {low:g} <= {value:g} <= {high:g} instead.",
+                )
+        if len(out.problems) == before and not _duplicate(
+            seen, (values["target_id"],), name, row, out
+        ):
+            targets.append(
+                Target(
+                    values["target_id"],
+                    values["setting"],
+                    values["statistic"],  # type: ignore[arg-type]  # checked above
+                    values["cause"],
+                    evidence,
+                    score,
+                    excluded,
+                    value,
+                    low,
+                    high,
+                    values["tolerance_reason"],
+                    values["source_type"],  # type: ignore[arg-type]  # checked above
+                    values["source_id"],
+                    values["note"],
+                )
+            )
+    return tuple(targets)
+
+
 @dataclass(slots=True)
 class _Content:
     sources: dict[str, Source]
@@ -788,6 +1003,7 @@ class _Content:
     rows: dict[str, list[_Row]]
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
+    targets: tuple[Target, ...] = ()
     # (setting, cause) -> ess; (finding, cause) -> ess (the smallest over the states)
     prior_ess: dict[tuple[str, str], float] = field(default_factory=dict)
     likelihood_ess: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -845,6 +1061,14 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
             optional[name] = _parse_csv(name, data, out) or []
     red_flags = _red_flags(optional.get("red_flags.csv", []), findings, sources, out)
     triage = _triage(optional.get("triage.csv", []), sources, out)
+    targets = _targets(
+        optional.get("targets.csv", []),
+        causes if readable else {},
+        findings if readable else {},
+        frozenset(priors),
+        sources,
+        out,
+    )
     prior_ess = {
         (row.values["setting"], row.values["cause"]): _parse_ess("priors.csv", row, out)
         for row in parsed["priors.csv"]
@@ -863,6 +1087,7 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
         parsed,
         red_flags,
         triage,
+        targets,
         prior_ess,
         likelihood_ess,
     )
@@ -871,6 +1096,29 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
         key=lambda p: (_FILE_ORDER.index(p.file), p.line if p.line is not None else 0),
     )
     return content, problems, digest.hexdigest()
+
+
+def parse_targets(data: bytes, source: str, tables: Tables) -> tuple[Target, ...]:
+    """Parse and check a ``targets.csv`` file against the vocabulary of ``tables``.
+
+    Raises
+    ------
+    TableError
+        With every problem found.
+    """
+    out = _Collector()
+    rows = _parse_csv("targets.csv", data, out) or []
+    targets = _targets(
+        rows,
+        {cause.id: cause for cause in tables.causes},
+        {finding.id: finding for finding in tables.findings},
+        frozenset(tables.settings),
+        tables.sources,
+        out,
+    )
+    if out.problems:
+        raise TableError(source, out.problems)
+    return targets
 
 
 def _as_folder(path: str | Path | Traversable | None) -> Traversable:
@@ -967,4 +1215,9 @@ def build_tables(
             f.id: _readonly(np.array([content.likelihood_ess[(f.id, c)] for c in cause_ids]))
             for f in findings.values()
         },
+        setting_priors={
+            name: _readonly(np.array([values[c] for c in cause_ids], dtype=np.float64))
+            for name, values in priors.items()
+        },
+        targets=content.targets,
     )

@@ -90,6 +90,11 @@ def _parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check a folder of tables")
     validate.add_argument("path", help="the folder holding the CSV tables")
     validate.add_argument("--json", action="store_true", help="print JSON for machines")
+    validate.add_argument(
+        "--targets",
+        action="store_true",
+        help="also compute every published target of targets.csv and fail on a miss",
+    )
     return parser
 
 
@@ -212,23 +217,29 @@ def _findings(args: argparse.Namespace) -> int:
 
 def _validate(args: argparse.Namespace) -> int:
     problems: tuple[TableProblem, ...] = table_problems(args.path)
+    report = None
+    if args.targets and not problems:
+        report = load_model(args.path).check_targets()
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {"file": p.file, "line": p.line, "column": p.column, "message": p.message}
-                    for p in problems
-                ],
-                indent=2,
-            )
-        )
+        found = [
+            {"file": p.file, "line": p.line, "column": p.column, "message": p.message}
+            for p in problems
+        ]
+        if args.targets:
+            targets = report.to_dict() if report is not None else None
+            print(json.dumps({"problems": found, "targets": targets}, indent=2))
+        else:
+            print(json.dumps(found, indent=2))
     elif problems:
         print(f"{len(problems)} problem(s) in the tables in {args.path}:")
         for problem in problems:
             print(f"  - {problem}")
     else:
         print(f"The tables in {args.path} are valid.")
-    return EXIT_PROBLEMS if problems else EXIT_OK
+        if report is not None:
+            print(report)
+    missed = report is not None and not report.all_met
+    return EXIT_PROBLEMS if problems or missed else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
