@@ -28,7 +28,7 @@ def test_with_prior_rescales_the_others_proportionally(model: calfdx.Model) -> N
     rows = edited.priors.set_index(["setting", "cause"])
     row = rows.loc[("primary_care", "dvt")]
     assert row["source_type"] == "expert_estimate"
-    assert row["reasoning"].startswith("Edited in calfdx from 0.045 to 0.2")
+    assert row["reasoning"].startswith(f"Edited in calfdx from {before['dvt']:g} to 0.2")
     assert "rescaled by" in rows.loc[("primary_care", "cramp"), "reasoning"]
     assert edited.source.endswith("(edited)")
 

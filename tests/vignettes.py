@@ -29,6 +29,7 @@ VIGNETTES = (
         "Older adult a week after hip surgery: gradual unilateral swollen, warm, tender calf.",
         "dvt",
         {
+            "bedridden_or_major_surgery": "yes",
             "age": "65_plus",
             "onset": "gradual",
             "side": "unilateral",
