@@ -11,7 +11,7 @@ CONSTRAINTS := requirements/constraints.txt
 DEMO_PATIENT := age=65_plus onset=gradual side=unilateral exertion=unrelated swelling=yes \
 	calf_tenderness=yes recent_immobilization=yes trauma=no
 
-.PHONY: demo test lint typecheck pytest bench constraints clean
+.PHONY: demo test lint typecheck pytest bench validate constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ pytest: $(VENV)/.test-installed
 ## bench: speed and memory against pgmpy in one process; writes benchmarks/RESULTS.md
 bench: $(VENV)/.test-installed
 	$(BIN)/python benchmarks/run.py
+
+## validate: score the model on published case reports (validation/cases.json); always exits 0
+validate: $(VENV)/.demo-installed
+	$(BIN)/python validation/run.py
 
 ## constraints: re-pin every dependency to what is installed in .venv now
 constraints: $(VENV)/.test-installed

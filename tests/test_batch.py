@@ -68,7 +68,8 @@ def test_every_row_equals_diagnose(kernel: str, cases: pd.DataFrame) -> None:
             assert abs(got[cause] - p) <= 1e-12
         assert got["dvt_probability"] == got["dvt"]
         assert bool(got["dvt_alert"]) is expected.dvt_alert
-        assert expected.posterior[got["top_cause"]] == max(expected.posterior.values())
+        # Causes can tie to within an ulp; the kernels may then pick either one.
+        assert expected.posterior[got["top_cause"]] >= max(expected.posterior.values()) - 1e-12
 
 
 def test_booleans_and_categoricals_and_strings_agree() -> None:
