@@ -390,10 +390,18 @@ TRIAGE_VIGNETTES: tuple[TriageVignette, ...] = (
         "postop_peroneal_palsy",
         POSTOP,
         "same_day",
-        "After surgery in a tight cast: numb outer shin and new foot drop.",
-        "nhs_lothian_spine (acute foot drop); medscape_peroneal (compression at the fibular "
-        "head).",
-        {"foot_drop": "yes", "numbness": "yes", "paralysis_or_cast": "yes", "back_pain": "no"},
+        "Woke from long surgery with the knee pressed on its outer side: numb outer shin and "
+        "new foot drop; calf soft, not swollen, no pain on passive stretch.",
+        "nhs_lothian_spine (acute foot drop: early opinion); medscape_peroneal (compression "
+        "at the fibular head); compartment syndrome examined and not suggested.",
+        {
+            "foot_drop": "yes",
+            "numbness": "yes",
+            "back_pain": "no",
+            "swelling": "no",
+            "pain_on_passive_stretch": "no",
+            "bedridden_or_major_surgery": "yes",
+        },
     ),
     # ---------------------------------------------------------------- routine
     TriageVignette(
