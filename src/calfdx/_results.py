@@ -285,10 +285,12 @@ class Diagnosis:
         >>> len(ranking), ranking[0].finding in calfdx.findings()
         (2, True)
 
-        After a blow with a bruise, the first triage question is the one that rules a
-        fracture in or out, and each suggestion previews the triage level under each answer:
+        A swollen calf leaves an emergency not excluded; the first triage question is one
+        whose answer could rule it in or out, with the triage level under each answer:
 
-        >>> result = calfdx.diagnose(trauma="yes", bruising="yes", swelling="yes")
+        >>> result = calfdx.diagnose(side="unilateral", swelling="yes")
+        >>> result.triage.level, result.triage.not_excluded
+        ('same_day', ('emergency',))
         >>> first = result.next_questions(1, rank_by="triage")[0]
         >>> first.finding, dict(first.triage_if)
         ('bone_tenderness', {'yes': 'emergency', 'no': 'same_day'})
