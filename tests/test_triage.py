@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import calfdx
 
+from .strategies import evidence
 from .tablewriter import write_tables
 from .vignettes import VIGNETTES
 
@@ -175,3 +179,177 @@ def test_conflict_flags_only_pictures_that_fit_no_cause() -> None:
     ).conflict
     assert again == nonsense, "the check is seeded and reproducible"
     assert calfdx.diagnose().conflict.is_conflict is False
+
+
+# -------------------------------------------------------------------------------------------
+# Escalation on evidence, never on unknowns (issue 9)
+
+SETTINGS = calfdx.load_model().settings
+
+#: Pictures with no finding that defines an emergency: never escalated to emergency.
+NOT_EMERGENCIES = {
+    "empty form": {},
+    "unilateral swelling": {"side": "unilateral", "swelling": "yes"},
+    "bruise": {"bruising": "yes", "swelling": "yes"},
+    "DVT picture": {
+        "side": "unilateral",
+        "swelling": "yes",
+        "calf_tenderness": "yes",
+        "warmth": "yes",
+        "onset": "gradual",
+    },
+    "post-partum DVT picture": {
+        "estrogen_or_pregnancy": "yes",
+        "swelling": "yes",
+        "side": "unilateral",
+        "calf_tenderness": "yes",
+    },
+    "Baker's cyst picture": {
+        "posterior_knee_pain": "yes",
+        "onset": "sudden",
+        "swelling": "yes",
+        "side": "unilateral",
+        "bruising": "yes",
+    },
+}
+
+#: The findings that define each textbook emergency, and nothing else.
+DEFINING_FINDINGS = {
+    "compartment syndrome after trauma": {"trauma": "yes", "pain_on_passive_stretch": "yes"},
+    "compartment syndrome, tense calf": {"swelling": "yes", "pain_on_passive_stretch": "yes"},
+    "compartment syndrome after exertion": {
+        "exertion": "after",
+        "pain_on_passive_stretch": "yes",
+    },
+    "compartment syndrome during exertion": {
+        "exertion": "during",
+        "pain_on_passive_stretch": "yes",
+    },
+    "fracture": {"trauma": "yes", "bone_tenderness": "yes"},
+    "limb ischaemia, sudden": {"pulses_diminished": "yes", "onset": "sudden"},
+    "limb ischaemia, paralysis": {"pulses_diminished": "yes", "foot_drop": "yes"},
+}
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("picture", sorted(NOT_EMERGENCIES))
+def test_unknowns_never_escalate_to_emergency(setting: str, picture: str) -> None:
+    """Check the empty form and pictures without defining findings are never emergencies."""
+    result = calfdx.load_model(setting=setting).diagnose(NOT_EMERGENCIES[picture])
+    assert result.triage is not None
+    assert result.triage.level != "emergency", result.triage
+    if not NOT_EMERGENCIES[picture]:
+        assert all(r == pytest.approx(1.0) for r in result.triage.likelihood_ratio.values())
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+@pytest.mark.parametrize("emergency", sorted(DEFINING_FINDINGS))
+def test_textbook_emergencies_from_their_defining_findings(setting: str, emergency: str) -> None:
+    """Check each textbook emergency is an emergency from its defining findings alone."""
+    result = calfdx.load_model(setting=setting).diagnose(DEFINING_FINDINGS[emergency])
+    assert result.triage is not None
+    assert result.triage.level == "emergency", result.triage
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_a_dvt_alert_always_means_same_day_at_least(data: st.DataObject) -> None:
+    """Check, on random findings in every setting, that a DVT alert is never below same-day."""
+    model = calfdx.load_model(setting=data.draw(st.sampled_from(SETTINGS)))
+    vocabulary = {name: f.states for name, f in model.findings.items()}
+    result = model.diagnose(data.draw(evidence(vocabulary)))
+    assert result.triage is not None
+    if result.dvt_alert:
+        assert result.triage.level in ("emergency", "same_day")
+        assert "DVT alert" in result.triage.reasons
+
+
+def _with_min_ratio(folder: Path, ratio: str) -> Path:
+    text = (folder / "triage.csv").read_text()
+    text = text.replace("level,threshold,", "level,threshold,min_likelihood_ratio,")
+    text = text.replace("emergency,0.05,", f"emergency,0.05,{ratio},")
+    for level in ("same_day,0.2,", "routine,0.5,", "self_care,0,"):
+        text = text.replace(level, f"{level},")
+    (folder / "triage.csv").write_text(text)
+    return folder
+
+
+def test_an_emergency_reached_without_evidence_is_not_excluded(tmp_path: Path) -> None:
+    """Check the likelihood-ratio requirement: below it, emergency becomes same-day."""
+    folder = _with_min_ratio(toy_with_triage(tmp_path), "20")
+    model = calfdx.load_model(folder, dvt_threshold=0.99)
+    stretch = model.diagnose(stretch_pain="yes")
+    assert stretch.triage is not None
+    assert stretch.triage.mass["emergency"] >= 0.05
+    assert stretch.triage.likelihood_ratio["emergency"] < 20
+    assert stretch.triage.level == "same_day"
+    assert stretch.triage.not_excluded == ("emergency",)
+    assert "not excluded" in str(stretch.triage)
+    both = model.diagnose(stretch_pain="yes", trauma="no")
+    assert both.triage is not None
+    assert both.triage.not_excluded == ()
+    strong = model.diagnose(stretch_pain="yes", trauma="yes")
+    assert strong.triage is not None
+    assert strong.triage.likelihood_ratio["emergency"] >= 20
+    assert "findings raised its odds" in strong.triage.reasons[0]
+    data = json.loads(json.dumps(strong.triage.to_dict(), allow_nan=False))
+    assert data["min_likelihood_ratio"] == {"emergency": 20.0}
+
+
+@settings(max_examples=40, deadline=None)
+@given(acs=st.integers(1, 999))
+def test_an_empty_form_is_never_an_emergency_whatever_the_prior(
+    tmp_path_factory: pytest.TempPathFactory, acs: int
+) -> None:
+    """Check no prior, however high its emergency mass, makes the empty form an emergency."""
+    folder = _with_min_ratio(toy_with_triage(tmp_path_factory.mktemp("toy")), "1.5")
+    p = acs / 1000
+    priors = (folder / "priors.csv").read_text().splitlines()
+    rows = [priors[0]]
+    for line in priors[1:]:
+        setting, cause, _, rest = line.split(",", 3)
+        value = {"acs": p, "dvt": (1 - p) / 2, "cramp": 1 - p - (1 - p) / 2}[cause]
+        rows.append(f"{setting},{cause},{value!r},{rest}")
+    (folder / "priors.csv").write_text("\n".join(rows) + "\n")
+    result = calfdx.load_model(folder, dvt_threshold=0.99).diagnose()
+    assert result.triage is not None
+    assert result.triage.level != "emergency"
+
+
+@pytest.mark.parametrize("ratio", ["0.5", "abc", "inf", "nan"])
+def test_a_broken_min_likelihood_ratio_is_reported(tmp_path: Path, ratio: str) -> None:
+    """Check min_likelihood_ratio must be a finite number of at least 1 (or empty)."""
+    folder = _with_min_ratio(toy_with_triage(tmp_path), ratio)
+    with pytest.raises(
+        calfdx.TableError, match=r"triage\.csv, line 2, column 'min_likelihood_ratio'"
+    ):
+        calfdx.load_model(folder)
+
+
+def test_next_questions_by_triage_ask_what_rules_an_emergency_in_or_out() -> None:
+    """Check rank_by='triage' puts the emergency questions first and previews each answer."""
+    result = calfdx.diagnose(side="unilateral", swelling="yes")
+    assert result.triage is not None
+    ranking = result.next_questions(5, rank_by="triage")
+    assert ranking.rank_by == "triage"
+    first = ranking[0]
+    assert set(first.triage_if) == set(calfdx.findings()[first.finding].states)
+    assert first.triage_change_probability > 0
+    assert "emergency" in first.triage_if.values() or "emergency" in result.triage.level
+    assert "rule an emergency in or out" in first.reason
+    changes = [s.triage_change_probability for s in ranking]
+    assert changes[0] > 0
+    json.dumps(ranking.to_dict(), allow_nan=False)
+    assert "triage_change_probability" in ranking.to_frame().columns
+    # The other rankings do not preview the triage unless asked, but still fill it in.
+    decision = result.next_questions(1)[0]
+    assert set(decision.triage_if) == set(calfdx.findings()[decision.finding].states)
+
+
+def test_next_questions_by_triage_need_a_triage_table(toy_dir: Path) -> None:
+    """Check rank_by='triage' on tables without triage.csv names the problem."""
+    result = calfdx.load_model(toy_dir).diagnose(swelling="yes")
+    with pytest.raises(calfdx.InvalidOptionError, match=r"needs tables with a triage\.csv"):
+        result.next_questions(1, rank_by="triage")
+    with pytest.raises(calfdx.InvalidOptionError, match="'triage'"):
+        result.next_questions(1, rank_by="urgency")  # type: ignore[arg-type]

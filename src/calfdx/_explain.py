@@ -18,7 +18,8 @@ table, which the explanation records as its ``order``.
 causes: the probability of each answer :math:`P(s \mid e) = \sum_c P(s \mid c)\,\pi_c`, the
 posterior after each answer, the expected information gain about the cause
 :math:`H(C \mid e) - \sum_s P(s \mid e)\,H(C \mid e, s)` in bits, and the probability that
-the answer flips the DVT alert.
+the answer flips the DVT alert, and the triage level after each answer (the probability that
+the answer changes the triage: rules an emergency in or out, or moves the level).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import numpy as np
@@ -34,6 +35,7 @@ import numpy.typing as npt
 
 from ._exceptions import InvalidOptionError
 from ._tables import cause_index
+from ._triage import Outcome, outcome
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -274,6 +276,11 @@ class Suggestion:
         The finding's cost from the tables (1 when none is given).
     reason : str
         Why it was chosen, in one sentence.
+    triage_if : Mapping[str, str]
+        The triage level after each answer (empty when the tables have no ``triage.csv``).
+    triage_change_probability : float
+        Probability that the answer changes the triage: its level, or whether an emergency
+        is ruled in or out (0 when the tables have no ``triage.csv``).
     """
 
     finding: str
@@ -284,6 +291,8 @@ class Suggestion:
     dvt_probability_if: Mapping[str, float]
     cost: float
     reason: str
+    triage_if: Mapping[str, str] = field(default_factory=dict)
+    triage_change_probability: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""
@@ -296,6 +305,8 @@ class Suggestion:
             "dvt_probability_if": dict(self.dvt_probability_if),
             "cost": self.cost,
             "reason": self.reason,
+            "triage_if": dict(self.triage_if),
+            "triage_change_probability": self.triage_change_probability,
         }
 
 
@@ -327,10 +338,18 @@ class QuestionRanking:
                     "flip_probability": s.flip_probability,
                     "cost": s.cost,
                     "reason": s.reason,
+                    "triage_change_probability": s.triage_change_probability,
                 }
                 for s in self.suggestions
             ],
-            columns=["finding", "information_gain", "flip_probability", "cost", "reason"],
+            columns=[
+                "finding",
+                "information_gain",
+                "flip_probability",
+                "cost",
+                "reason",
+                "triage_change_probability",
+            ],
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -356,15 +375,80 @@ def _percent(p: float) -> str:
     return f"{100 * p:.1f}%" if p >= 0.001 else "<0.1%"
 
 
-def next_questions(
-    model: Model, result: Diagnosis, k: int, rank_by: Literal["decision", "information"]
-) -> QuestionRanking:
+RankBy = Literal["decision", "information", "triage"]
+_RANKINGS: Final = ("decision", "information", "triage")
+
+
+def _triage_after(
+    model: Model,
+    result: Diagnosis,
+    name: str,
+    states: tuple[str, ...],
+    after: FloatArray,
+    dvt_after: FloatArray,
+) -> tuple[list[Outcome], Outcome] | None:
+    """Return the triage outcome after each answer and now (None without ``triage.csv``)."""
+    causes = model._engine.causes
+    now = outcome(model, result.posterior, result.findings, result.dvt_alert)
+    if now is None:
+        return None
+    outcomes: list[Outcome] = []
+    for state, row, dvt in zip(states, after, dvt_after, strict=True):
+        posterior = dict(zip(causes, row.tolist(), strict=True))
+        findings = {**result.findings, name: state}
+        answer = outcome(model, posterior, findings, bool(dvt >= result.dvt_threshold))
+        if answer is None:  # pragma: no cover - the same tables as `now`
+            return None
+        outcomes.append(answer)
+    return outcomes, now
+
+
+def _emergency_state(level: str, not_excluded: tuple[str, ...]) -> str:
+    """Return whether an emergency is ruled in, left open (not excluded) or ruled out."""
+    if level == "emergency":
+        return "in"
+    return "open" if "emergency" in not_excluded else "out"
+
+
+def _triage_reason(
+    previews: Mapping[str, Outcome],
+    change: float,
+    emergency_change: float,
+    gain: float,
+) -> str:
+    shown = ", ".join(
+        f"{level}{' (emergency not excluded)' if _emergency_state(level, open_) == 'open' else ''}"
+        f" if {state}"
+        for state, (level, open_) in previews.items()
+    )
+    if emergency_change > 0:
+        return (
+            f"The answer could rule an emergency in or out (probability "
+            f"{emergency_change:.0%}): triage would be {shown}."
+        )
+    if change > 0:
+        return (
+            f"The answer could change the triage level (probability {change:.0%}): "
+            f"triage would be {shown}."
+        )
+    return (
+        f"Expected to tell most about the cause ({gain:.2f} bits); the triage would stay: {shown}."
+    )
+
+
+def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> QuestionRanking:
     """Rank the findings not yet given; see :meth:`Diagnosis.next_questions`."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         msg = f"k must be a positive integer. Got {k!r} instead."
         raise InvalidOptionError(msg)
-    if rank_by not in ("decision", "information"):
-        msg = f"rank_by must be 'decision' or 'information'. Got {rank_by!r} instead."
+    if rank_by not in _RANKINGS:
+        msg = f"rank_by must be 'decision', 'information' or 'triage'. Got {rank_by!r} instead."
+        raise InvalidOptionError(msg)
+    if rank_by == "triage" and model._tables.triage is None:
+        msg = (
+            "rank_by='triage' needs tables with a triage.csv; these have none. "
+            "Use rank_by='decision' or 'information'."
+        )
         raise InvalidOptionError(msg)
     engine = model._engine
     causes = engine.causes
@@ -382,21 +466,38 @@ def next_questions(
         dvt_after = after[:, dvt]
         flips = (dvt_after >= result.dvt_threshold) != result.dvt_alert
         flip = float(answer[flips].sum())
-        scored.append((finding, gain, flip, answer, dvt_after))
+        answered_as: dict[str, Outcome] = {}
+        change = emergency_change = 0.0
+        triaged = _triage_after(model, result, name, finding.states, after, dvt_after)
+        if triaged is not None:
+            outcomes, now = triaged
+            for state, p, answered in zip(finding.states, answer.tolist(), outcomes, strict=True):
+                answered_as[state] = answered
+                if answered != now:
+                    change += p
+                if _emergency_state(*answered) != _emergency_state(*now):
+                    emergency_change += p
+        scored.append(
+            (finding, gain, flip, answer, dvt_after, answered_as, change, emergency_change)
+        )
 
-    def key(item: tuple[Any, float, float, FloatArray, FloatArray]) -> tuple[float, ...]:
-        finding, gain, flip, _, _ = item
+    def key(item: tuple[Any, ...]) -> tuple[float, ...]:
+        finding, gain, flip, _, _, _, change, emergency_change = item
         per_cost = gain / finding.cost
+        if rank_by == "triage":
+            return (-emergency_change, -change, -per_cost)
         return (-flip, -per_cost) if rank_by == "decision" else (-per_cost, -flip)
 
     scored.sort(key=key)
     suggestions = []
-    for finding, gain, flip, answer, dvt_after in scored[:k]:
+    for finding, gain, flip, answer, dvt_after, triaged_if, change, emergency_change in scored[:k]:
         previews = ", ".join(
             f"{_percent(float(p))} if {state}"
             for state, p in zip(finding.states, dvt_after, strict=True)
         )
-        if flip > 0:
+        if rank_by == "triage":
+            reason = _triage_reason(triaged_if, change, emergency_change, gain)
+        elif flip > 0:
             reason = (
                 f"The answer could {'clear' if result.dvt_alert else 'raise'} the DVT alert "
                 f"(probability {flip:.0%}): P(DVT) would be {previews}."
@@ -417,6 +518,8 @@ def next_questions(
                 dvt_probability_if=dict(zip(finding.states, dvt_after.tolist(), strict=True)),
                 cost=finding.cost,
                 reason=reason,
+                triage_if={state: level for state, (level, _) in triaged_if.items()},
+                triage_change_probability=change,
             )
         )
     return QuestionRanking(tuple(suggestions), rank_by)

@@ -293,7 +293,7 @@ class Model:
         /,
         *,
         k: int = 3,
-        rank_by: Literal["decision", "information"] = "decision",
+        rank_by: Literal["decision", "information", "triage"] = "decision",
         **more_findings: FindingValue,
     ) -> QuestionRanking:
         """Rank the findings not yet given; see :meth:`Diagnosis.next_questions`.

@@ -249,7 +249,7 @@ class Diagnosis:
         return explain(self.model, self, cause)
 
     def next_questions(
-        self, k: int = 3, *, rank_by: Literal["decision", "information"] = "decision"
+        self, k: int = 3, *, rank_by: Literal["decision", "information", "triage"] = "decision"
     ) -> QuestionRanking:
         """Rank the findings not yet given: the questions worth asking next.
 
@@ -257,16 +257,26 @@ class Diagnosis:
         ----------
         k : int, default=3
             How many suggestions.
-        rank_by : {"decision", "information"}, default="decision"
+        rank_by : {"decision", "information", "triage"}, default="decision"
             ``"decision"``: the questions whose answer could flip the DVT alert first (most
             likely flip first), then by information gain per cost; ``"information"``: by
-            expected information gain about the cause per cost.
+            expected information gain about the cause per cost; ``"triage"``: the questions
+            whose answer could rule an emergency in or out first, then those that could
+            change the triage level (most likely change first), then by information gain per
+            cost (needs tables with a ``triage.csv``).
 
         Returns
         -------
         QuestionRanking
             Suggestions with the information gain in bits, the probability that the answer
-            flips the DVT alert, P(DVT) under each answer, and why each was chosen.
+            flips the DVT alert, P(DVT) and the triage level under each answer, and why each
+            was chosen.
+
+        Raises
+        ------
+        InvalidOptionError
+            A ``k`` that is not a positive integer, an unknown ``rank_by``, or
+            ``rank_by="triage"`` on tables without a ``triage.csv``.
 
         Examples
         --------
@@ -274,6 +284,16 @@ class Diagnosis:
         >>> ranking = calfdx.diagnose(side="unilateral", swelling="yes").next_questions(2)
         >>> len(ranking), ranking[0].finding in calfdx.findings()
         (2, True)
+
+        A swollen calf leaves an emergency not excluded; the first triage question is one
+        whose answer could rule it in or out, with the triage level under each answer:
+
+        >>> result = calfdx.diagnose(side="unilateral", swelling="yes")
+        >>> result.triage.level, result.triage.not_excluded
+        ('same_day', ('emergency',))
+        >>> first = result.next_questions(1, rank_by="triage")[0]
+        >>> first.finding, dict(first.triage_if)
+        ('bone_tenderness', {'yes': 'emergency', 'no': 'same_day'})
         """
         return next_questions(self.model, self, k, rank_by)
 

@@ -124,7 +124,12 @@ _ALL_COLUMNS: Final = MappingProxyType({**COLUMNS, **OPTIONAL_FILES})
 _FILE_ORDER: Final = (*TABLE_FILES, *OPTIONAL_FILES)
 #: Columns a file may have besides its required ones.
 OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
-    {"findings.csv": ("cost",), "priors.csv": ("ess",), "likelihoods.csv": ("ess",)}
+    {
+        "findings.csv": ("cost",),
+        "priors.csv": ("ess",),
+        "likelihoods.csv": ("ess",),
+        "triage.csv": ("min_likelihood_ratio",),
+    }
 )
 #: Effective sample size of a number whose row gives none, by source type: how many
 #: patients' worth of evidence the number is treated as (see priors/README.md).
@@ -329,6 +334,9 @@ class Tables:
     content_hash: str
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
+    #: Level → the likelihood ratio the findings must reach for the posterior to reach that
+    #: level (``min_likelihood_ratio`` of triage.csv); a level not listed needs none.
+    triage_evidence: dict[str, float] = field(default_factory=dict)
     #: The bytes of every table file, as read (to_csv writes them back unchanged).
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     #: Effective sample size of each cause's prior (this setting), in cause order.
@@ -831,9 +839,10 @@ def _red_flags(
 
 def _triage(
     rows: list[_Row], sources: Mapping[str, Source], out: _Collector
-) -> dict[str, float] | None:
+) -> tuple[dict[str, float] | None, dict[str, float]]:
     name = "triage.csv"
     thresholds: dict[str, float] = {}
+    evidence: dict[str, float] = {}
     seen: dict[tuple[str, ...], int] = {}
     for row in rows:
         ok = _check_choice(name, row, "level", URGENCY_LEVELS, out)
@@ -850,16 +859,41 @@ def _triage(
                 f"expected a probability in [0, 1]. Got {row.values['threshold']!r} instead.",
             )
             ok = False
+        ratio = _parse_min_ratio(name, row, out)
+        if ratio is False:
+            ok = False
         if (
             ok
             and value is not None
             and not _duplicate(seen, (row.values["level"],), name, row, out)
         ):
             thresholds[row.values["level"]] = value
+            if isinstance(ratio, float):
+                evidence[row.values["level"]] = ratio
     missing = [level for level in URGENCY_LEVELS if level not in thresholds]
     if rows and missing and not out.problems:
         out.add(name, None, "level", f"no row for levels {missing}; every level needs one.")
-    return thresholds if rows and not missing else None
+    return (thresholds if rows and not missing else None), evidence
+
+
+def _parse_min_ratio(name: str, row: _Row, out: _Collector) -> float | bool | None:
+    """Return the row's ``min_likelihood_ratio``: None when empty, False when invalid."""
+    text = row.values.get("min_likelihood_ratio", "").strip()
+    if not text:
+        return None
+    try:
+        ratio = float(text)
+    except ValueError:
+        ratio = math.nan
+    if not 1.0 <= ratio < math.inf:
+        out.add(
+            name,
+            row.line,
+            "min_likelihood_ratio",
+            f"expected a finite number of at least 1 (or empty). Got {text!r} instead.",
+        )
+        return False
+    return ratio
 
 
 def _parse_number(name: str, row: _Row, column: str, out: _Collector) -> float | None:
@@ -1004,6 +1038,7 @@ class _Content:
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
     targets: tuple[Target, ...] = ()
+    triage_evidence: dict[str, float] = field(default_factory=dict)
     # (setting, cause) -> ess; (finding, cause) -> ess (the smallest over the states)
     prior_ess: dict[tuple[str, str], float] = field(default_factory=dict)
     likelihood_ess: dict[tuple[str, str], float] = field(default_factory=dict)
@@ -1060,7 +1095,7 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
             digest.update(name.encode() + b"\0" + data + b"\0")
             optional[name] = _parse_csv(name, data, out) or []
     red_flags = _red_flags(optional.get("red_flags.csv", []), findings, sources, out)
-    triage = _triage(optional.get("triage.csv", []), sources, out)
+    triage, triage_evidence = _triage(optional.get("triage.csv", []), sources, out)
     targets = _targets(
         optional.get("targets.csv", []),
         causes if readable else {},
@@ -1088,6 +1123,7 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
         red_flags,
         triage,
         targets,
+        triage_evidence,
         prior_ess,
         likelihood_ess,
     )
@@ -1209,6 +1245,7 @@ def build_tables(
         content_hash=digest,
         red_flags=content.red_flags,
         triage=content.triage,
+        triage_evidence=dict(content.triage_evidence),
         files=dict(files),
         prior_ess=_readonly(np.array([content.prior_ess[(setting, c)] for c in cause_ids])),
         likelihood_ess={
