@@ -126,8 +126,9 @@ def test_import_stays_light() -> None:
     """Check importing calfdx and diagnosing load none of the heavy machinery.
 
     pandas, pgmpy, scipy.stats, numba, dask, matplotlib, pyagrum, scikit-learn and
-    fhir.resources are imported only when a function needs them (data frames, cohorts, the workbench), so a service that imports
-    calfdx to diagnose one patient at a time pays none of them.
+    fhir.resources are imported only when a function needs them (data frames, cohorts, the
+    workbench, FHIR), so a service that imports calfdx to diagnose one patient at a time
+    pays none of them.
     """
     heavy = [
         "pandas",
