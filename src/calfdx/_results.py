@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -16,6 +16,7 @@ from ._triage import Triage, fired_red_flags, triage
 
 if TYPE_CHECKING:
     import pandas as pd
+    from fhir.resources.riskassessment import RiskAssessment
 
     from ._wells import WellsScore
 
@@ -278,6 +279,43 @@ class Diagnosis:
         return next_questions(self.model, self, k, rank_by)
 
     # ---------------------------------------------------------------- views
+    def to_fhir(
+        self,
+        *,
+        subject: str | Mapping[str, Any] | None = None,
+        basis: Iterable[str] | None = None,
+    ) -> RiskAssessment:
+        """Return this result as a FHIR R5 ``RiskAssessment`` (needs ``calfdx[fhir]``).
+
+        One ``prediction`` per cause (most probable first) with the cause coded in
+        ``outcome`` and its ``probabilityDecimal``; the DVT alert, its threshold and the
+        triage level as extensions (and as text in ``mitigation``); ``method`` names calfdx,
+        its version and the tables' hash. See :mod:`calfdx.fhir` for the codes.
+
+        Parameters
+        ----------
+        subject : str or Mapping, optional
+            A reference (``"Patient/123"``) or a Reference as a dict; default: a
+            display-only reference to an unidentified patient.
+        basis : iterable of str, optional
+            References to the inputs (e.g. ``"QuestionnaireResponse/42"``); default: one
+            contained Observation per finding used, referenced from ``basis``.
+
+        Returns
+        -------
+        fhir.resources.riskassessment.RiskAssessment
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> risk = calfdx.diagnose(swelling="yes", side="unilateral").to_fhir()
+        >>> risk.prediction[0].outcome.coding[0].code, len(risk.prediction), len(risk.basis)
+        ('muscle_strain', 23, 2)
+        """
+        from .fhir import risk_assessment
+
+        return risk_assessment(self, subject=subject, basis=basis)
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary of the result (numbers unrounded).
 
