@@ -17,6 +17,7 @@ from ._triage import Triage, fired_red_flags, triage
 if TYPE_CHECKING:
     import pandas as pd
     from fhir.resources.riskassessment import RiskAssessment
+    from matplotlib.axes import Axes
 
     from ._wells import WellsScore
 
@@ -279,6 +280,36 @@ class Diagnosis:
         return next_questions(self.model, self, k, rank_by)
 
     # ---------------------------------------------------------------- views
+    def plot(self, k: int = 10, *, ax: Axes | None = None) -> Axes:
+        """Draw the ``k`` most probable causes as ranked bars, with the DVT alert threshold.
+
+        The DVT bar is vermillion when the alert fires (blue otherwise); a dashed line marks
+        the threshold on the probability axis. Needs matplotlib (``calfdx[plot]``).
+
+        Parameters
+        ----------
+        k : int, default=10
+            How many causes.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default: a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import calfdx
+        >>> ax = calfdx.diagnose(swelling="yes", side="unilateral").plot(k=5)
+        >>> len(ax.patches)
+        5
+        """
+        from ._plots import plot_diagnosis
+
+        return plot_diagnosis(self, k, ax)
+
     def to_fhir(
         self,
         *,
