@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_all_matches_the_public_names() -> None:
     """Check __all__ is sorted, and lists exactly the public names the package defines."""
     assert list(calfdx.__all__) == sorted(calfdx.__all__, key=lambda n: (not n.isupper(), n))
-    public = {name for name in vars(calfdx) if not name.startswith("_")} - {"cli", "annotations"}
+    # Submodules imported by other tests (calfdx.cli, calfdx.fhir, calfdx.sklearn) are not names.
+    submodules = {"cli", "fhir", "sklearn", "annotations"}
+    public = {name for name in vars(calfdx) if not name.startswith("_")} - submodules
     assert public == set(calfdx.__all__) - {"__version__"}
     for name in calfdx.__all__:
         assert getattr(calfdx, name) is not None
@@ -123,11 +125,23 @@ def test_wheel_installs_and_diagnoses_without_a_checkout(tmp_path: Path) -> None
 def test_import_stays_light() -> None:
     """Check importing calfdx and diagnosing load none of the heavy machinery.
 
-    pandas, pgmpy, scipy.stats, numba, dask, matplotlib and pyagrum are imported only when
-    a function needs them (data frames, cohorts, the workbench), so a service that imports
-    calfdx to diagnose one patient at a time pays none of them.
+    pandas, pgmpy, scipy.stats, numba, dask, matplotlib, pyagrum, scikit-learn and
+    fhir.resources are imported only when a function needs them (data frames, cohorts, the
+    workbench, FHIR), so a service that imports calfdx to diagnose one patient at a time
+    pays none of them.
     """
-    heavy = ["pandas", "pgmpy", "scipy.stats", "numba", "dask", "matplotlib", "pyagrum"]
+    heavy = [
+        "pandas",
+        "pgmpy",
+        "scipy.stats",
+        "numba",
+        "dask",
+        "matplotlib",
+        "pyagrum",
+        "sklearn",
+        "fhir.resources",
+        "pydantic",
+    ]
     probe = (
         "import sys, json, calfdx; "
         "r = calfdx.diagnose(swelling='yes', side='unilateral'); "

@@ -35,6 +35,7 @@ from ._exceptions import (
 )
 from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
 from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
+from ._plots import plot_targets
 from ._results import DISCLAIMER, Diagnosis
 from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target, table_problems
 from ._targets import CalibrationError, TargetCheck, TargetReport
@@ -84,6 +85,7 @@ __all__ = [
     "evaluate",
     "findings",
     "load_model",
+    "plot_targets",
     "plot_tornado",
     "sensitivity",
     "table_problems",

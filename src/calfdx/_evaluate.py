@@ -22,6 +22,7 @@ from ._tables import DVT
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
     from ._model import Model
 
@@ -108,6 +109,11 @@ class Evaluation:
         True and false positives and negatives of the alert.
     calibration : pandas.DataFrame
         By bin of P(DVT): cases, mean P(DVT), observed fraction with DVT.
+    roc : pandas.DataFrame
+        The ROC curve of P(DVT) for DVT: one row per distinct P(DVT) as the alert
+        ``threshold`` (from ``inf``, no alert), with the ``sensitivity`` and
+        ``specificity`` of an alert at ``P(DVT) >= threshold``. Not in :meth:`to_dict`
+        (as long as the cohort).
     """
 
     n: int
@@ -123,6 +129,44 @@ class Evaluation:
     npv: float
     counts: dict[str, int]
     calibration: pd.DataFrame
+    roc: pd.DataFrame
+
+    def plot_calibration(self, ax: Axes | None = None) -> Axes:
+        """Draw the reliability diagram of P(DVT) from :attr:`calibration` (matplotlib).
+
+        One point per bin with cases (its area grows with the cases), the diagonal of
+        perfect calibration, and the alert threshold. Needs ``calfdx[plot]``.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> ax = calfdx.evaluate(model, model.simulate(2000, seed=1)).plot_calibration()
+        >>> ax.get_xlabel()
+        'mean predicted P(DVT)'
+        """
+        from ._plots import plot_calibration
+
+        return plot_calibration(self, ax)
+
+    def plot_roc(self, ax: Axes | None = None) -> Axes:
+        """Draw the ROC curve of P(DVT), with the alert's operating point (matplotlib).
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> ax = calfdx.evaluate(model, model.simulate(2000, seed=1)).plot_roc()
+        >>> ax.get_ylabel()
+        'sensitivity'
+        """
+        from ._plots import plot_roc
+
+        return plot_roc(self, ax)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary (NaN as None)."""
@@ -176,6 +220,26 @@ class Evaluation:
 
 def _ratio(a: int, b: int) -> float:
     return a / b if b else math.nan
+
+
+def _roc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> pd.DataFrame:
+    """Return sensitivity and specificity of ``scores >= t`` at every distinct score t."""
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
+    order = np.argsort(-scores, kind="stable")
+    ranked, hits = scores[order], positive[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1] if len(ranked) else []
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    tp = np.r_[0, np.cumsum(hits)[last]]
+    fp = np.r_[0, np.cumsum(~hits)[last]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.DataFrame(
+            {
+                "threshold": np.r_[np.inf, ranked[last]],
+                "sensitivity": tp / n_pos if n_pos else np.full(len(tp), np.nan),
+                "specificity": 1 - fp / n_neg if n_neg else np.full(len(fp), np.nan),
+            }
+        )
 
 
 def _auc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> float:
@@ -258,6 +322,7 @@ def evaluate(
         npv=_ratio(tn, tn + fn),
         counts={"tp": tp, "fp": fp, "tn": tn, "fn": fn},
         calibration=calibration,
+        roc=_roc(p_dvt, is_dvt),
     )
 
 

@@ -39,6 +39,7 @@ from ._triage import Outcome, outcome
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
     from ._model import Model
     from ._results import Diagnosis
@@ -142,6 +143,26 @@ class Explanation:
     def neutral(self) -> tuple[Contribution, ...]:
         """Records that hardly change the cause."""
         return tuple(r for r in self.records if r.effect == "neutral")
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Draw the log-odds waterfall: the prior, one bar per finding, the posterior.
+
+        Each finding's bar starts where the previous one ended and spans its weight (blue
+        for, vermillion against, grey neutral); the last bar is the posterior log-odds,
+        which the steps reach exactly. Needs matplotlib (``calfdx[plot]``).
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import calfdx
+        >>> why = calfdx.diagnose(swelling="yes", side="unilateral").explain("dvt")
+        >>> len(why.plot().patches)  # prior, two findings, posterior
+        4
+        """
+        from ._plots import plot_explanation
+
+        return plot_explanation(self, ax)
 
     def to_frame(self) -> pd.DataFrame:
         """Return the records as a DataFrame (table order), numbers unrounded."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -16,6 +16,8 @@ from ._triage import Triage, fired_red_flags, triage
 
 if TYPE_CHECKING:
     import pandas as pd
+    from fhir.resources.riskassessment import RiskAssessment
+    from matplotlib.axes import Axes
 
     from ._wells import WellsScore
 
@@ -298,6 +300,73 @@ class Diagnosis:
         return next_questions(self.model, self, k, rank_by)
 
     # ---------------------------------------------------------------- views
+    def plot(self, k: int = 10, *, ax: Axes | None = None) -> Axes:
+        """Draw the ``k`` most probable causes as ranked bars, with the DVT alert threshold.
+
+        The DVT bar is vermillion when the alert fires (blue otherwise); a dashed line marks
+        the threshold on the probability axis. Needs matplotlib (``calfdx[plot]``).
+
+        Parameters
+        ----------
+        k : int, default=10
+            How many causes.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; default: a new figure.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import calfdx
+        >>> ax = calfdx.diagnose(swelling="yes", side="unilateral").plot(k=5)
+        >>> len(ax.patches)
+        5
+        """
+        from ._plots import plot_diagnosis
+
+        return plot_diagnosis(self, k, ax)
+
+    def to_fhir(
+        self,
+        *,
+        subject: str | Mapping[str, Any] | None = None,
+        basis: Iterable[str] | None = None,
+    ) -> RiskAssessment:
+        """Return this result as a FHIR R5 ``RiskAssessment`` (needs ``calfdx[fhir]``).
+
+        One ``prediction`` per cause (most probable first) with the cause coded in
+        ``outcome`` and its ``probabilityDecimal``; the DVT alert, its threshold and the
+        triage level as extensions (and as text in ``mitigation``); ``method`` names calfdx,
+        its version and the tables' hash. See :mod:`calfdx.fhir` for the codes.
+
+        Parameters
+        ----------
+        subject : str or Mapping, optional
+            A reference (``"Patient/123"``) or a Reference as a dict; default: a
+            display-only reference to an unidentified patient.
+        basis : iterable of str, optional
+            References to the inputs (e.g. ``"QuestionnaireResponse/42"``); default: one
+            contained Observation per finding used, referenced from ``basis``.
+
+        Returns
+        -------
+        fhir.resources.riskassessment.RiskAssessment
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> risk = calfdx.diagnose(swelling="yes", side="unilateral").to_fhir()
+        >>> risk.prediction[0].outcome.coding[0].code, len(risk.prediction), len(risk.basis)
+        ('muscle_strain', 23, 2)
+        """
+        from .fhir import risk_assessment
+
+        return risk_assessment(self, subject=subject, basis=basis)
+
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary of the result (numbers unrounded).
 

@@ -1,0 +1,708 @@
+"""FHIR in and out: a Questionnaire of the vocabulary, findings from answers, a RiskAssessment.
+
+Needs ``fhir.resources`` (``pip install "calfdx[fhir]"``); every resource is built with its
+model classes, so it is validated as it is made. This module is not imported by
+``import calfdx``: import it as ``import calfdx.fhir``.
+
+**FHIR version: R5 (5.0.0).** ``fhir.resources`` 8 generates its default (top-level)
+classes from R5 and keeps R4B and STU3 in sub-packages; R5 is the version it tests and
+documents first, and the one whose RiskAssessment, Questionnaire and Observation calfdx
+uses unchanged. Clients on R4 read these resources with the usual R4/R5 differences
+(R5's ``Questionnaire.item.answerConstraint`` is new; the rest used here exists in R4).
+
+**Codes.** Findings, states and causes are coded in calfdx's own code systems
+(:data:`FINDING_SYSTEM`, :data:`STATE_SYSTEM`, :data:`CAUSE_SYSTEM`; the code is the id in
+the tables). Where the tables carry standard codes (SNOMED CT, LOINC, ICD-10 columns of
+``causes.csv`` and ``findings.csv``), those codings are added beside calfdx's, and
+:func:`findings_from` understands either.
+
+**The DVT alert and the triage level in a RiskAssessment** are carried twice:
+
+* for software, as extensions on the RiskAssessment (:data:`DVT_ALERT_EXTENSION`, a
+  ``valueBoolean``; :data:`DVT_THRESHOLD_EXTENSION`, a ``valueDecimal``;
+  :data:`TRIAGE_EXTENSION`, a ``valueCodeableConcept`` coded in :data:`TRIAGE_SYSTEM` with
+  the level: ``emergency``, ``same_day``, ``routine`` or ``self_care``), and the DVT
+  prediction's ``probabilityDecimal``;
+* for people, in ``mitigation`` (the alert sentence and the triage advice) and ``note``
+  (the decision-support disclaimer).
+
+FHIR has no core element for "this risk crosses an action threshold", hence extensions: a
+client that does not know them still reads every probability and the text.
+
+Examples
+--------
+>>> import calfdx, calfdx.fhir
+>>> form = calfdx.fhir.questionnaire()
+>>> form.item[0].linkId, form.item[0].answerOption[0].valueCoding.code
+('age', 'under_18')
+>>> answers = calfdx.fhir.questionnaire_response({"swelling": "yes", "side": "unilateral"})
+>>> calfdx.fhir.findings_from(answers)
+{'side': 'unilateral', 'swelling': 'yes'}
+>>> risk = calfdx.diagnose(calfdx.fhir.findings_from(answers)).to_fhir()
+>>> risk.prediction[0].outcome.coding[0].code, risk.extension[0].valueBoolean
+('muscle_strain', True)
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+try:
+    from fhir.resources.bundle import Bundle
+    from fhir.resources.observation import Observation
+    from fhir.resources.questionnaire import Questionnaire
+    from fhir.resources.questionnaireresponse import QuestionnaireResponse
+    from fhir.resources.riskassessment import RiskAssessment
+    from pydantic import ValidationError
+except ImportError as error:  # pragma: no cover - depends on the environment
+    msg = 'calfdx.fhir needs fhir.resources: pip install "calfdx[fhir]".'
+    raise ImportError(msg) from error
+
+from ._exceptions import (
+    DuplicateFindingError,
+    EvidenceError,
+    UnknownFindingError,
+    UnknownStateError,
+)
+from ._inference import FindingValue, normalize_evidence
+from ._model import Model, resolve_model
+from ._results import DISCLAIMER
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._results import Diagnosis
+    from ._tables import Finding
+
+__all__ = [
+    "CAUSE_SYSTEM",
+    "DVT_ALERT_EXTENSION",
+    "DVT_THRESHOLD_EXTENSION",
+    "FINDING_SYSTEM",
+    "ICD_10",
+    "LOINC",
+    "QUESTIONNAIRE_URL",
+    "SNOMED_CT",
+    "STATE_SYSTEM",
+    "TRIAGE_EXTENSION",
+    "TRIAGE_SYSTEM",
+    "findings_from",
+    "observations",
+    "questionnaire",
+    "questionnaire_response",
+    "risk_assessment",
+]
+
+_BASE: Final = "https://calfdx.org/fhir"
+#: Code system of the findings: the code is the finding id (``swelling``).
+FINDING_SYSTEM: Final = f"{_BASE}/CodeSystem/finding"
+#: Code system of the states of findings: the code is the state (``yes``, ``sudden``...).
+STATE_SYSTEM: Final = f"{_BASE}/CodeSystem/finding-state"
+#: Code system of the causes: the code is the cause id (``dvt``).
+CAUSE_SYSTEM: Final = f"{_BASE}/CodeSystem/cause"
+#: Code system of the triage levels (``emergency``, ``same_day``, ``routine``, ``self_care``).
+TRIAGE_SYSTEM: Final = f"{_BASE}/CodeSystem/triage-level"
+_METHOD_SYSTEM: Final = f"{_BASE}/CodeSystem/method"
+_ASSESSMENT_SYSTEM: Final = f"{_BASE}/CodeSystem/assessment"
+#: Canonical URL of the calf-pain Questionnaire.
+QUESTIONNAIRE_URL: Final = f"{_BASE}/Questionnaire/calf-pain"
+#: Extension (valueBoolean) on a RiskAssessment: whether the DVT alert fires.
+DVT_ALERT_EXTENSION: Final = f"{_BASE}/StructureDefinition/dvt-alert"
+#: Extension (valueDecimal) on a RiskAssessment: the DVT alert threshold used.
+DVT_THRESHOLD_EXTENSION: Final = f"{_BASE}/StructureDefinition/dvt-alert-threshold"
+#: Extension (valueCodeableConcept in :data:`TRIAGE_SYSTEM`) on a RiskAssessment.
+TRIAGE_EXTENSION: Final = f"{_BASE}/StructureDefinition/triage-level"
+# System URIs of external terminologies, as listed by HL7 Terminology (THO) "External Code
+# Systems" (terminology.hl7.org/5.2.0/external_terminologies.html) and FHIR's
+# terminologies-systems page.
+#: SNOMED CT.
+SNOMED_CT: Final = "http://snomed.info/sct"
+#: LOINC.
+LOINC: Final = "http://loinc.org"
+#: ICD-10 (WHO international).
+ICD_10: Final = "http://hl7.org/fhir/sid/icd-10"
+
+# Attributes (columns) of the tables that may hold standard codes, and their systems. A
+# ``None`` system means "SNOMED CT when the code is all digits, LOINC otherwise".
+_CODE_ATTRIBUTES: Final = (
+    ("snomed_ct", SNOMED_CT),
+    ("snomed", SNOMED_CT),
+    ("loinc", LOINC),
+    ("icd10", ICD_10),
+    ("icd_10", ICD_10),
+    ("code", None),
+)
+_STATE_CODE_ATTRIBUTES: Final = ("state_codes", "state_snomed_ct", "state_loinc")
+_LOINC_CODE = re.compile(r"(LA|LP|LL)?\d+-\d")
+_UNKNOWN: Final = "unknown"
+_SKIPPED_STATUSES: Final = frozenset({"cancelled", "entered-in-error"})
+
+Coding = dict[str, str]
+
+
+# ---------------------------------------------------------------------------- codes
+def _standard(code: str, system: str | None) -> Coding:
+    if system is None:
+        system = SNOMED_CT if code.isdigit() else LOINC
+    return {"system": system, "code": code}
+
+
+def _extra_codings(record: object) -> list[Coding]:
+    """Return the standard codings a table row carries, if the tables have such columns."""
+    codings: list[Coding] = []
+    for attribute, system in _CODE_ATTRIBUTES:
+        value = getattr(record, attribute, None)
+        if isinstance(value, str) and value.strip():
+            for code in value.split("|"):
+                if code.strip():
+                    codings.append(_standard(code.strip(), system))
+    return codings
+
+
+def _state_extra_codings(finding: Finding, state: str) -> list[Coding]:
+    codings: list[Coding] = []
+    for attribute in _STATE_CODE_ATTRIBUTES:
+        table = getattr(finding, attribute, None)
+        if isinstance(table, Mapping):
+            value = table.get(state)
+            if isinstance(value, str) and value.strip():
+                system = LOINC if _LOINC_CODE.fullmatch(value.strip()) else SNOMED_CT
+                codings.append({"system": system, "code": value.strip()})
+    return codings
+
+
+def _fhir_id(name: str) -> str:
+    """Return ``name`` as a FHIR id (letters, digits, '-' and '.')."""
+    return name.replace("_", "-")
+
+
+def _display(state: str) -> str:
+    return state.replace("_", " ")
+
+
+def _finding_codings(finding: Finding) -> list[Coding]:
+    own = {"system": FINDING_SYSTEM, "code": finding.id, "display": _display(finding.id)}
+    return [own, *_extra_codings(finding)]
+
+
+def _state_codings(finding: Finding, state: str) -> list[Coding]:
+    own = {"system": STATE_SYSTEM, "code": state, "display": _display(state)}
+    return [own, *_state_extra_codings(finding, state)]
+
+
+def _cause_codings(model: Model, cause: str) -> list[Coding]:
+    record = next(c for c in model.causes if c.id == cause)
+    own = {"system": CAUSE_SYSTEM, "code": cause, "display": record.label}
+    return [own, *_extra_codings(record)]
+
+
+def _questionnaire_version(model: Model) -> str:
+    return model.content_hash[:12]
+
+
+def _reference(subject: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    if subject is None:
+        return {"display": "patient (not identified)"}
+    if isinstance(subject, str):
+        return {"reference": subject}
+    return dict(subject)
+
+
+# ---------------------------------------------------------------------------- out
+def questionnaire(model: Model | None = None) -> Questionnaire:
+    """Return a FHIR R5 ``Questionnaire`` of the vocabulary, for a form builder to render.
+
+    One item per finding, in table order: ``linkId`` is the finding id, ``text`` its
+    question, ``code`` its codings, and one ``answerOption`` per state (a ``valueCoding``
+    in :data:`STATE_SYSTEM`, plus standard codes where the tables have them). No item is
+    required: an unanswered question is an unknown finding.
+
+    Parameters
+    ----------
+    model : Model, optional
+        Default: the tables shipped with calfdx.
+
+    Returns
+    -------
+    fhir.resources.questionnaire.Questionnaire
+        Its ``version`` is the first 12 characters of the tables' hash.
+
+    Examples
+    --------
+    >>> import calfdx.fhir
+    >>> form = calfdx.fhir.questionnaire()
+    >>> onset = form.item[1]
+    >>> len(form.item), onset.linkId, [o.valueCoding.code for o in onset.answerOption]
+    (35, 'onset', ['sudden', 'gradual'])
+    >>> onset.text
+    'Did the pain start suddenly (within seconds to minutes) or come on gradually ...'
+    """
+    model = resolve_model(model)
+    items = [
+        {
+            "linkId": finding.id,
+            "code": _finding_codings(finding),
+            "text": finding.question,
+            "type": "coding",
+            "required": False,
+            "repeats": False,
+            "answerConstraint": "optionsOnly",
+            "answerOption": [
+                {"valueCoding": _state_codings(finding, state)[0]} for state in finding.states
+            ],
+        }
+        for finding in model.findings.values()
+    ]
+    return Questionnaire.model_validate(
+        {
+            "id": "calfdx-calf-pain",
+            "url": QUESTIONNAIRE_URL,
+            "version": _questionnaire_version(model),
+            "name": "CalfdxCalfPain",
+            "title": "calfdx: history and examination of calf pain",
+            "status": "active",
+            "subjectType": ["Patient"],
+            "publisher": "calfdx",
+            "description": (
+                f"The findings calfdx {__version__} uses (tables sha256:{model.content_hash}). "
+                f"Leave a question unanswered when unknown. {DISCLAIMER}"
+            ),
+            "item": items,
+        }
+    )
+
+
+def _hard_findings(model: Model, findings: Mapping[str, FindingValue]) -> dict[str, str]:
+    checked = normalize_evidence(model.findings, findings, {})
+    if checked.soft:
+        msg = (
+            f"Soft evidence ({', '.join(checked.soft)}) has no FHIR answer: give a state, "
+            "or leave the finding out."
+        )
+        raise EvidenceError(msg)
+    return dict(checked.hard)
+
+
+def questionnaire_response(
+    findings: Mapping[str, FindingValue],
+    *,
+    model: Model | None = None,
+    subject: str | Mapping[str, Any] | None = None,
+) -> QuestionnaireResponse:
+    """Return a completed FHIR R5 ``QuestionnaireResponse`` to :func:`questionnaire`.
+
+    Parameters
+    ----------
+    findings : Mapping[str, str | bool | None]
+        Finding id → state, as for :func:`calfdx.diagnose`; unknown findings get no item.
+    model : Model, optional
+        Default: the tables shipped with calfdx.
+    subject : str or Mapping, optional
+        A reference (``"Patient/123"``) or a Reference as a dict; default: a display-only
+        reference to an unidentified patient.
+
+    Returns
+    -------
+    fhir.resources.questionnaireresponse.QuestionnaireResponse
+
+    Raises
+    ------
+    EvidenceError
+        Unknown findings or states (subclasses say which), or soft evidence.
+
+    Examples
+    --------
+    >>> import calfdx.fhir
+    >>> answers = calfdx.fhir.questionnaire_response({"swelling": True}, subject="Patient/7")
+    >>> answers.item[0].answer[0].valueCoding.code, answers.subject.reference
+    ('yes', 'Patient/7')
+    """
+    model = resolve_model(model)
+    hard = _hard_findings(model, findings)
+    items = [
+        {
+            "linkId": name,
+            "text": model.findings[name].question,
+            "answer": [{"valueCoding": _state_codings(model.findings[name], state)[0]}],
+        }
+        for name, state in hard.items()
+    ]
+    return QuestionnaireResponse.model_validate(
+        {
+            "questionnaire": f"{QUESTIONNAIRE_URL}|{_questionnaire_version(model)}",
+            "status": "completed",
+            "subject": _reference(subject),
+            "item": items or None,
+        }
+    )
+
+
+def _observation(
+    model: Model, name: str, state: str, subject: dict[str, Any] | None, id_: str | None = None
+) -> dict[str, Any]:
+    finding = model.findings[name]
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": _finding_codings(finding), "text": finding.question},
+        "valueCodeableConcept": {
+            "coding": _state_codings(finding, state),
+            "text": _display(state),
+        },
+    }
+    if id_ is not None:
+        resource["id"] = id_
+    if subject is not None:
+        resource["subject"] = subject
+    return resource
+
+
+def observations(
+    findings: Mapping[str, FindingValue],
+    *,
+    model: Model | None = None,
+    subject: str | Mapping[str, Any] | None = None,
+) -> Bundle:
+    """Return a FHIR R5 ``Bundle`` (type ``collection``) of one ``Observation`` per finding.
+
+    Each Observation's ``code`` is the finding's codings and its ``valueCodeableConcept``
+    the state's; unknown findings get none.
+
+    Parameters
+    ----------
+    findings : Mapping[str, str | bool | None]
+        Finding id → state, as for :func:`calfdx.diagnose`.
+    model : Model, optional
+        Default: the tables shipped with calfdx.
+    subject : str or Mapping, optional
+        A reference for every Observation; default: a display-only reference.
+
+    Returns
+    -------
+    fhir.resources.bundle.Bundle
+
+    Examples
+    --------
+    >>> import calfdx.fhir
+    >>> bundle = calfdx.fhir.observations({"onset": "sudden", "pop_sensation": "yes"})
+    >>> [e.resource.code.coding[0].code for e in bundle.entry]
+    ['onset', 'pop_sensation']
+    >>> calfdx.fhir.findings_from(bundle)
+    {'onset': 'sudden', 'pop_sensation': 'yes'}
+    """
+    model = resolve_model(model)
+    hard = _hard_findings(model, findings)
+    reference = _reference(subject)
+    entries = [
+        {"resource": _observation(model, name, state, reference, f"calfdx-{_fhir_id(name)}")}
+        for name, state in hard.items()
+    ]
+    return Bundle.model_validate({"type": "collection", "entry": entries or None})
+
+
+def risk_assessment(
+    result: Diagnosis,
+    *,
+    subject: str | Mapping[str, Any] | None = None,
+    basis: Iterable[str] | None = None,
+) -> RiskAssessment:
+    """Return a FHIR R5 ``RiskAssessment`` of a diagnosis; see :meth:`Diagnosis.to_fhir`."""
+    model = result.model
+    reference = _reference(subject)
+    contained: list[dict[str, Any]] = []
+    if basis is None:
+        # The inputs travel with the result: one contained Observation per finding used.
+        for name, state in result.findings.items():
+            contained.append(_observation(model, name, state, None, f"finding-{_fhir_id(name)}"))
+        references = [{"reference": f"#{resource['id']}"} for resource in contained]
+    else:
+        references = [{"reference": str(item)} for item in basis]
+    predictions = []
+    for cause, probability in result.posterior.items():
+        prediction: dict[str, Any] = {
+            "outcome": {"coding": _cause_codings(model, cause), "text": result.labels[cause]},
+            "probabilityDecimal": probability,
+        }
+        if cause == "dvt":
+            prediction["rationale"] = result.alert_message
+        predictions.append(prediction)
+    extensions: list[dict[str, Any]] = [
+        {"url": DVT_ALERT_EXTENSION, "valueBoolean": result.dvt_alert},
+        {"url": DVT_THRESHOLD_EXTENSION, "valueDecimal": result.dvt_threshold},
+    ]
+    mitigation = result.alert_message
+    triage = result.triage
+    if triage is not None:
+        extensions.append(
+            {
+                "url": TRIAGE_EXTENSION,
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": TRIAGE_SYSTEM,
+                            "code": triage.level,
+                            "display": _display(triage.level),
+                        }
+                    ],
+                    "text": str(triage),
+                },
+            }
+        )
+        mitigation = f"{mitigation} {triage}"
+    return RiskAssessment.model_validate(
+        {
+            "contained": contained or None,
+            "extension": extensions,
+            "status": "final",
+            "code": {
+                "coding": [
+                    {
+                        "system": _ASSESSMENT_SYSTEM,
+                        "code": "calf-pain-differential",
+                        "display": "Differential diagnosis of calf pain",
+                    }
+                ],
+                "text": "Differential diagnosis of calf pain, with a DVT alert",
+            },
+            "subject": reference,
+            "method": {
+                "coding": [
+                    {
+                        "system": _METHOD_SYSTEM,
+                        "version": result.calfdx_version,
+                        "code": "calfdx",
+                        "display": f"calfdx {result.calfdx_version}",
+                    }
+                ],
+                "text": (
+                    f"calfdx {result.calfdx_version} Bayesian network (setting "
+                    f"{result.setting}; tables sha256:{result.tables_hash})"
+                ),
+            },
+            "basis": references or None,
+            "prediction": predictions,
+            "mitigation": mitigation,
+            "note": [{"text": DISCLAIMER}],
+        }
+    )
+
+
+# ---------------------------------------------------------------------------- in
+def _as_resource(resource: object) -> Any:
+    """Return a fhir.resources object from an object or a JSON dictionary."""
+    if isinstance(resource, QuestionnaireResponse | Bundle | Observation):
+        return resource
+    if isinstance(resource, Mapping):
+        kinds: dict[str, Any] = {
+            "QuestionnaireResponse": QuestionnaireResponse,
+            "Bundle": Bundle,
+            "Observation": Observation,
+        }
+        kind = resource.get("resourceType")
+        if kind in kinds:
+            try:
+                return kinds[kind].model_validate(dict(resource))
+            except ValidationError as error:
+                msg = f"Not a valid FHIR R5 {kind}: {error}"
+                raise EvidenceError(msg) from error
+    kind = resource.get("resourceType") if isinstance(resource, Mapping) else type(resource)
+    msg = (
+        "findings_from takes a QuestionnaireResponse, a Bundle of Observations or an "
+        f"Observation (a fhir.resources object or its JSON as a dict). Got {kind!r} instead."
+    )
+    raise EvidenceError(msg)
+
+
+def _coding_key(coding: Any) -> tuple[str | None, str | None]:
+    return (coding.system, coding.code)
+
+
+def _shown(coding: Any) -> str:
+    return f"{coding.code!r} (system {coding.system!r})"
+
+
+def _finding_index(model: Model) -> dict[tuple[str | None, str | None], str]:
+    index: dict[tuple[str | None, str | None], str] = {}
+    for finding in model.findings.values():
+        for coding in _finding_codings(finding):
+            index.setdefault((coding["system"], coding["code"]), finding.id)
+    return index
+
+
+def _state_of(finding: Finding, codings: list[Any], where: str) -> str | None:
+    """Return the state coded by ``codings`` (None for unknown); raise if none is."""
+    index: dict[tuple[str | None, str | None], str] = {
+        (coding["system"], coding["code"]): state
+        for state in finding.states
+        for coding in _state_codings(finding, state)
+    }
+    for coding in codings:
+        if coding.system == STATE_SYSTEM and coding.code == _UNKNOWN:
+            return None
+        state = index.get(_coding_key(coding))
+        if state is not None:
+            return state
+    shown = ", ".join(_shown(c) for c in codings) or "no coding"
+    msg = (
+        f"{where}: the answer {shown} is not a state of {finding.id!r}. Allowed: "
+        f"{', '.join(finding.states)} (system {STATE_SYSTEM!r})."
+    )
+    raise UnknownStateError(msg)
+
+
+def _answer_state(finding: Finding, value: Any, where: str) -> str | None:
+    if value.valueCoding is not None:
+        return _state_of(finding, [value.valueCoding], where)
+    if value.valueBoolean is not None and finding.is_yes_no:
+        return "yes" if value.valueBoolean else "no"
+    given = {
+        key: item
+        for key, item in value.model_dump(exclude_none=True).items()
+        if key.startswith("value")
+    }
+    msg = (
+        f"{where}: the answer {given or 'without a value'} is not a state of {finding.id!r}: "
+        f"give a valueCoding in {STATE_SYSTEM!r} ({', '.join(finding.states)})"
+        + (" or a valueBoolean." if finding.is_yes_no else ".")
+    )
+    raise UnknownStateError(msg)
+
+
+def _unknown_finding(model: Model, what: str, name: str) -> UnknownFindingError:
+    close = difflib.get_close_matches(name, list(model.findings), n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    msg = f"Unknown finding {what}.{hint} Known findings: {', '.join(model.findings)}."
+    return UnknownFindingError(msg)
+
+
+def _items(items: Iterable[Any] | None) -> Iterator[Any]:
+    for item in items or ():
+        yield item
+        yield from _items(item.item)
+        for answer in item.answer or ():
+            yield from _items(answer.item)
+
+
+def _add(out: dict[str, str], name: str, state: str | None, where: str) -> None:
+    if state is None:
+        return
+    if name in out and out[name] != state:
+        msg = f"{where}: {name!r} is given twice, as {out[name]!r} and {state!r}."
+        raise DuplicateFindingError(msg)
+    out[name] = state
+
+
+def _from_response(model: Model, response: QuestionnaireResponse) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in _items(response.item):
+        answers = item.answer or []
+        if not answers:
+            continue  # unanswered: unknown (or a group whose children are read)
+        where = f"QuestionnaireResponse item {item.linkId!r}"
+        if item.linkId not in model.findings:
+            raise _unknown_finding(
+                model, f"{item.linkId!r} (the linkId of an answered item)", item.linkId
+            )
+        if len(answers) > 1:
+            msg = f"{where}: {len(answers)} answers; a finding takes one."
+            raise DuplicateFindingError(msg)
+        finding = model.findings[item.linkId]
+        _add(out, finding.id, _answer_state(finding, answers[0], where), where)
+    return out
+
+
+def _from_observations(model: Model, resources: Iterable[Any]) -> dict[str, str]:
+    index = _finding_index(model)
+    out: dict[str, str] = {}
+    for number, resource in enumerate(resources, start=1):
+        if not isinstance(resource, Observation) or resource.status in _SKIPPED_STATUSES:
+            continue
+        codings = list(resource.code.coding or [])
+        name = next((index[key] for c in codings if (key := _coding_key(c)) in index), None)
+        where = f"Observation {resource.id or number!r}"
+        if name is None:
+            shown = ", ".join(_shown(c) for c in codings) or f"{resource.code.text!r}"
+            raise _unknown_finding(
+                model, f"code {shown} in {where}", str(codings[0].code if codings else "")
+            )
+        finding = model.findings[name]
+        if resource.valueCodeableConcept is not None:
+            state = _state_of(finding, list(resource.valueCodeableConcept.coding or []), where)
+        elif resource.valueBoolean is not None and finding.is_yes_no:
+            state = "yes" if resource.valueBoolean else "no"
+        else:
+            given = {
+                key: value
+                for key, value in resource.model_dump(exclude_none=True).items()
+                if key.startswith("value")
+            }
+            if given:
+                msg = (
+                    f"{where}: the value {given} is not a state of {finding.id!r}: give a "
+                    f"valueCodeableConcept in {STATE_SYSTEM!r} ({', '.join(finding.states)})"
+                    + (" or a valueBoolean." if finding.is_yes_no else ".")
+                )
+                raise UnknownStateError(msg)
+            state = None  # no value (dataAbsentReason): unknown
+        _add(out, name, state, where)
+    return out
+
+
+def findings_from(resource: object, *, model: Model | None = None) -> dict[str, str]:
+    """Return the findings in a FHIR answer, ready for :func:`calfdx.diagnose`.
+
+    Parameters
+    ----------
+    resource : QuestionnaireResponse, Bundle or Observation
+        A ``QuestionnaireResponse`` to :func:`questionnaire` (answers matched by ``linkId``),
+        or a ``Bundle`` of ``Observation`` resources (or one Observation) coded with the
+        finding codes (matched by ``code``); a fhir.resources object or its JSON as a
+        dict. Answers are a ``valueCoding`` (``valueCodeableConcept`` for an Observation)
+        with a state's code, or a ``valueBoolean`` for yes/no findings.
+    model : Model, optional
+        Default: the tables shipped with calfdx.
+
+    Returns
+    -------
+    dict of str to str
+        Finding → state, in table order. Unanswered items, Observations without a value,
+        the ``unknown`` state code, and cancelled or entered-in-error Observations are
+        unknown findings and left out. Resources of other types in a Bundle are ignored.
+
+    Raises
+    ------
+    UnknownFindingError
+        An answered item whose linkId, or an Observation whose code, is not a finding.
+    UnknownStateError
+        An answer that is not one of the finding's states (names the code and system).
+    DuplicateFindingError
+        A finding answered twice with different states.
+    EvidenceError
+        Not a supported resource, or JSON that is not valid FHIR R5.
+
+    Examples
+    --------
+    >>> import calfdx.fhir
+    >>> response = {
+    ...     "resourceType": "QuestionnaireResponse",
+    ...     "questionnaire": calfdx.fhir.QUESTIONNAIRE_URL,
+    ...     "status": "completed",
+    ...     "item": [
+    ...         {"linkId": "swelling", "answer": [{"valueBoolean": True}]},
+    ...         {"linkId": "onset"},
+    ...     ],
+    ... }
+    >>> calfdx.fhir.findings_from(response)
+    {'swelling': 'yes'}
+    """
+    model = resolve_model(model)
+    parsed = _as_resource(resource)
+    if isinstance(parsed, QuestionnaireResponse):
+        found = _from_response(model, parsed)
+    elif isinstance(parsed, Bundle):
+        found = _from_observations(model, (entry.resource for entry in parsed.entry or ()))
+    else:
+        found = _from_observations(model, [parsed])
+    return {name: found[name] for name in model.findings if name in found}
