@@ -11,7 +11,7 @@ CONSTRAINTS := requirements/constraints.txt
 DEMO_PATIENT := age=65_plus onset=gradual side=unilateral exertion=unrelated swelling=yes \
 	calf_tenderness=yes recent_immobilization=yes trauma=no
 
-.PHONY: demo test lint typecheck pytest bench validate constraints clean
+.PHONY: demo test lint typecheck pytest docs bench validate constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,11 @@ $(VENV)/.test-installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 demo: $(VENV)/.demo-installed
 	$(BIN)/calfdx diagnose $(DEMO_PATIENT)
 
-## test: lint, type-check, and run every test (doctests, CLI, wheel install)
-test: lint typecheck pytest
+## test: lint, type-check, build the docs, and run every test (doctests, CLI, wheel install)
+# The docs build executes the notebooks (a failing cell fails it), so pytest does not run them
+# a second time here; `pytest` on its own still does.
+test: lint typecheck docs
+	CALFDX_NOTEBOOKS_RUN_BY_DOCS=1 $(MAKE) pytest
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
@@ -41,6 +44,10 @@ typecheck: $(VENV)/.test-installed
 
 pytest: $(VENV)/.test-installed
 	$(BIN)/pytest
+
+## docs: build the documentation site into docs/_build/html; warnings are errors
+docs: $(VENV)/.test-installed
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
 ## bench: speed and memory against pgmpy in one process; writes benchmarks/RESULTS.md
 bench: $(VENV)/.test-installed
@@ -55,4 +62,4 @@ constraints: $(VENV)/.test-installed
 	$(PIP) freeze --exclude-editable --exclude calfdx > $(CONSTRAINTS)
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build dist docs/_build docs/_generated .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -306,4 +306,6 @@ def test_extra_codings_read_table_columns() -> None:
         {"system": fhir.SNOMED_CT, "code": "1000001"},
         {"system": fhir.ICD_10, "code": "X00.0"},
     ]
-    assert fhir._extra_codings(MODEL.causes[0]) == []
+    # The shipped tables code DVT in ICD-10-CM (causes.csv), and the coding says so.
+    assert fhir._extra_codings(MODEL.causes[0]) == [{"system": fhir.ICD_10, "code": "I82.40"}]
+    assert fhir.ICD_10 == "http://hl7.org/fhir/sid/icd-10-cm"

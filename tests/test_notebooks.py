@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -33,6 +34,10 @@ def test_notebook_is_saved_without_outputs(path: Path) -> None:
             assert cell.execution_count is None
 
 
+@pytest.mark.skipif(
+    os.environ.get("CALFDX_NOTEBOOKS_RUN_BY_DOCS") == "1",
+    reason="make test's docs build has just executed every notebook (a failing cell fails it)",
+)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
     """Execute every cell in a fresh kernel (this environment's Python)."""

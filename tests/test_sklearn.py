@@ -23,9 +23,7 @@ from calfdx.sklearn import CalfdxClassifier
 # fit rightly raises (EvidenceError, a ValueError naming the bad column or value), so every
 # check that fits on generated numbers cannot apply. Each is re-done below on categorical
 # data where its point carries over (named in brackets).
-_NUMERIC_X = (
-    "fits on random numeric X with 2-10 columns; calfdx's X holds states of its 35 findings"
-)
+_NUMERIC_X = "fits on random numeric X with 2-10 columns; calfdx's X holds states of its findings"
 EXPECTED_FAILED_CHECKS = {
     "check_fit_score_takes_y": _NUMERIC_X,
     "check_estimators_overwrite_params": f"{_NUMERIC_X} [test_fit_keeps_params]",
@@ -145,7 +143,7 @@ def test_feature_names_and_count(
     xy: tuple[pd.DataFrame, pd.Series], fitted: CalfdxClassifier
 ) -> None:
     X, _ = xy
-    assert fitted.n_features_in_ == 35
+    assert fitted.n_features_in_ == len(calfdx.load_model().findings)
     assert list(fitted.feature_names_in_) == list(X.columns)
     with pytest.raises(ValueError, match="feature names"):
         fitted.predict(X.iloc[:5, ::-1].rename(columns=str.upper))

@@ -378,6 +378,7 @@ class Diagnosis:
         >>> data["dvt_alert"], sorted(data)[:3]
         (True, ['alert_message', 'calfdx_version', 'differential'])
         """
+        codes = {cause.id: cause.codes for cause in self.model.causes}
         return {
             "top_cause": self.top_cause,
             "posterior": dict(self.posterior),
@@ -387,6 +388,7 @@ class Diagnosis:
                     "label": self.labels[cause],
                     "urgency": self.urgency[cause],
                     "probability": p,
+                    "codes": codes.get(cause, {}),
                 }
                 for cause, p in self.posterior.items()
             ],

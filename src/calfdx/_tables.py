@@ -17,7 +17,7 @@ import hashlib
 import io
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CAUSE_NODE",
+    "CODE_SYSTEMS",
     "DEFAULT_SETTING",
     "DVT",
     "SOURCE_TYPES",
@@ -45,8 +46,12 @@ __all__ = [
     "Tables",
     "Target",
     "default_tables_dir",
+    "icd10_problem",
+    "loinc_problem",
     "read_tables",
+    "snomed_problem",
     "table_problems",
+    "verhoeff_valid",
 ]
 
 SourceType = Literal["published", "secondary", "expert_estimate"]
@@ -125,10 +130,26 @@ _FILE_ORDER: Final = (*TABLE_FILES, *OPTIONAL_FILES)
 #: Columns a file may have besides its required ones.
 OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
-        "findings.csv": ("cost",),
+        "causes.csv": ("icd10", "snomed_ct", "code_source_id", "code_notes"),
+        "findings.csv": (
+            "cost",
+            "snomed_ct",
+            "loinc",
+            "state_codes",
+            "code_source_id",
+            "code_notes",
+        ),
         "priors.csv": ("ess",),
         "likelihoods.csv": ("ess",),
         "triage.csv": ("min_likelihood_ratio",),
+    }
+)
+#: Code systems of the coded vocabulary (FHIR ``Coding.system`` URIs), by column.
+CODE_SYSTEMS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "icd10": "http://hl7.org/fhir/sid/icd-10-cm",
+        "snomed_ct": "http://snomed.info/sct",
+        "loinc": "http://loinc.org",
     }
 )
 #: Effective sample size of a number whose row gives none, by source type: how many
@@ -148,12 +169,44 @@ FloatArray = npt.NDArray[np.float64]
 
 @dataclass(frozen=True, slots=True)
 class Cause:
-    """A cause of calf pain: its id, human label, urgency and a one-line description."""
+    """A cause of calf pain: its id, human label, urgency, description and codes.
+
+    ``icd10`` is an ICD-10-CM code and ``snomed_ct`` a SNOMED CT concept id; either is an
+    empty string where no code could be verified (see ``priors/README.md``).
+
+    Examples
+    --------
+    >>> import calfdx
+    >>> causes = {cause.id: cause for cause in calfdx.load_model().causes}
+    >>> causes["achilles_rupture"].codes
+    {'icd10': 'S86.0', 'snomed_ct': '429513001'}
+    """
 
     id: str
     label: str
     urgency: Urgency
     description: str
+    icd10: str = ""
+    snomed_ct: str = ""
+
+    @property
+    def codes(self) -> dict[str, str]:
+        """The verified codes of the cause, by code system column (empty ones left out)."""
+        return {
+            name: code
+            for name, code in (("icd10", self.icd10), ("snomed_ct", self.snomed_ct))
+            if code
+        }
+
+    def to_dict(self) -> dict[str, object]:
+        """Return a JSON-serialisable dictionary."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "urgency": self.urgency,
+            "description": self.description,
+            "codes": self.codes,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +228,32 @@ class Finding:
     states: tuple[str, ...]
     question: str
     cost: float = 1.0
+    #: SNOMED CT concept id of the finding (for a yes/no finding: what ``yes`` asserts).
+    snomed_ct: str = ""
+    #: LOINC code of the finding, where one fits (an observation with these states).
+    loinc: str = ""
+    #: (state, SNOMED CT concept id) pairs for the states that have their own code.
+    state_codes: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_yes_no(self) -> bool:
         """Whether the finding's states are exactly ``yes`` and ``no``."""
         return set(self.states) == {"yes", "no"}
+
+    @property
+    def codes(self) -> dict[str, object]:
+        """The verified codes of the finding (empty ones left out); JSON-friendly.
+
+        Keys: ``snomed_ct``, ``loinc`` and ``states`` (state → SNOMED CT concept id).
+        """
+        codes: dict[str, object] = {}
+        if self.snomed_ct:
+            codes["snomed_ct"] = self.snomed_ct
+        if self.loinc:
+            codes["loinc"] = self.loinc
+        if self.state_codes:
+            codes["states"] = dict(self.state_codes)
+        return codes
 
     def to_dict(self) -> dict[str, object]:
         """Return a JSON-serialisable dictionary."""
@@ -189,6 +263,7 @@ class Finding:
             "states": list(self.states),
             "question": self.question,
             "cost": self.cost,
+            "codes": self.codes,
         }
 
 
@@ -546,6 +621,203 @@ def _check_provenance(
         )
 
 
+# --------------------------------------------------------------------------------------------
+# Codes (see priors/README.md, "Codes")
+
+# ICD-10-CM: a letter, two characters, then optionally a dot and 1-4 characters (e.g. I82.40,
+# T79.A2, S86.011A). WHO ICD-10 codes have the same shape.
+_ICD10: Final = re.compile(r"[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")
+_SNOMED: Final = re.compile(r"[1-9][0-9]{5,17}")
+_LOINC: Final = re.compile(r"([0-9]{1,7})-([0-9])")
+# Verhoeff's dihedral group D5: multiplication table, permutation table and inverses.
+_VERHOEFF_D: Final = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 2, 3, 4, 0, 6, 7, 8, 9, 5),
+    (2, 3, 4, 0, 1, 7, 8, 9, 5, 6),
+    (3, 4, 0, 1, 2, 8, 9, 5, 6, 7),
+    (4, 0, 1, 2, 3, 9, 5, 6, 7, 8),
+    (5, 9, 8, 7, 6, 0, 4, 3, 2, 1),
+    (6, 5, 9, 8, 7, 1, 0, 4, 3, 2),
+    (7, 6, 5, 9, 8, 2, 1, 0, 4, 3),
+    (8, 7, 6, 5, 9, 3, 2, 1, 0, 4),
+    (9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+)
+_VERHOEFF_P: Final = (
+    (0, 1, 2, 3, 4, 5, 6, 7, 8, 9),
+    (1, 5, 7, 6, 2, 8, 3, 0, 9, 4),
+    (5, 8, 0, 3, 7, 9, 6, 1, 4, 2),
+    (8, 9, 1, 6, 0, 4, 3, 5, 2, 7),
+    (9, 4, 5, 3, 1, 2, 6, 8, 7, 0),
+    (4, 2, 8, 6, 5, 7, 3, 9, 0, 1),
+    (2, 7, 9, 3, 8, 0, 6, 4, 1, 5),
+    (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
+)
+#: Partition identifiers of SNOMED CT *concept* ids: 00 (short format), 10 (extension).
+SNOMED_CONCEPT_PARTITIONS: Final = ("00", "10")
+
+
+def verhoeff_valid(digits: str) -> bool:
+    """Return whether a string of digits ends with a correct Verhoeff check digit.
+
+    SNOMED CT identifiers carry a Verhoeff check digit as their last digit.
+
+    Examples
+    --------
+    >>> verhoeff_valid("429513001"), verhoeff_valid("429513002")
+    (True, False)
+    """
+    check = 0
+    for position, digit in enumerate(reversed(digits)):
+        check = _VERHOEFF_D[check][_VERHOEFF_P[position % 8][int(digit)]]
+    return check == 0
+
+
+def luhn_check_digit(digits: str) -> int:
+    """Return the mod-10 (Luhn) check digit LOINC appends to the digits before its dash.
+
+    Examples
+    --------
+    >>> luhn_check_digit("8310")
+    5
+    """
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        value = int(digit) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return (10 - total % 10) % 10
+
+
+def icd10_problem(code: str) -> str | None:
+    """Return what is wrong with an ICD-10(-CM) code, or None when its format is valid."""
+    if _ICD10.fullmatch(code):
+        return None
+    return (
+        "expected an ICD-10 code: a capital letter, two digits or letters, then optionally a "
+        f"dot and one to four more (e.g. 'I82.40'). Got {code!r} instead."
+    )
+
+
+def snomed_problem(code: str) -> str | None:
+    """Return what is wrong with a SNOMED CT concept id, or None when it is valid.
+
+    Checks the form (6 to 18 digits, no leading zero), the partition identifier (the two
+    digits before the check digit: ``00`` or ``10`` for a concept) and the Verhoeff check
+    digit.
+
+    Examples
+    --------
+    >>> snomed_problem("429513001") is None
+    True
+    >>> print(snomed_problem("429513002"))
+    the Verhoeff check digit of SNOMED CT id '429513002' is wrong (a mistyped digit?).
+    """
+    if not _SNOMED.fullmatch(code):
+        return (
+            "expected a SNOMED CT concept id: 6 to 18 digits, not starting with 0. "
+            f"Got {code!r} instead."
+        )
+    partition = code[-3:-1]
+    if partition not in SNOMED_CONCEPT_PARTITIONS:
+        return (
+            f"SNOMED CT id {code!r} has partition identifier {partition!r}; a concept id has "
+            f"{' or '.join(repr(p) for p in SNOMED_CONCEPT_PARTITIONS)} (the two digits before "
+            "the check digit)."
+        )
+    if not verhoeff_valid(code):
+        return f"the Verhoeff check digit of SNOMED CT id {code!r} is wrong (a mistyped digit?)."
+    return None
+
+
+def loinc_problem(code: str) -> str | None:
+    """Return what is wrong with a LOINC code, or None when it is valid (format, check digit).
+
+    Examples
+    --------
+    >>> loinc_problem("8310-5") is None, loinc_problem("8310-6") is None
+    (True, False)
+    """
+    match = _LOINC.fullmatch(code)
+    if match is None:
+        return (
+            "expected a LOINC code: digits, a dash and a check digit (e.g. '8310-5'). "
+            f"Got {code!r} instead."
+        )
+    expected = luhn_check_digit(match.group(1))
+    if int(match.group(2)) != expected:
+        return f"the mod-10 check digit of LOINC code {code!r} is wrong; expected {expected}."
+    return None
+
+
+def _check_code(
+    name: str, row: _Row, column: str, problem: Callable[[str], str | None], out: _Collector
+) -> str:
+    """Return the row's code in ``column`` ('' when absent or invalid; problems collected)."""
+    code = row.values.get(column, "")
+    if not code:
+        return ""
+    message = problem(code)
+    if message is not None:
+        out.add(name, row.line, column, message)
+        return ""
+    return code
+
+
+def _check_code_sources(
+    name: str, row: _Row, sources: Mapping[str, Source], coded: bool, out: _Collector
+) -> None:
+    """Check the row's ``code_source_id``: known sources, and present when a code is given."""
+    text = row.values.get("code_source_id", "")
+    ids = [part.strip() for part in text.split("|")] if text else []
+    unknown = [source_id for source_id in ids if source_id not in sources]
+    if unknown:
+        out.add(
+            name,
+            row.line,
+            "code_source_id",
+            f"unknown sources {unknown}; every code_source_id must be a row of sources.csv "
+            "(separate several with '|').",
+        )
+    if coded and not ids:
+        out.add(
+            name,
+            row.line,
+            "code_source_id",
+            "a code needs the source it was verified in (a row of sources.csv). "
+            "Got an empty value instead.",
+        )
+
+
+def _state_codes(
+    name: str, row: _Row, states: tuple[str, ...], out: _Collector
+) -> tuple[tuple[str, str], ...]:
+    """Parse ``state:code|state:code`` (SNOMED CT ids for individual states)."""
+    text = row.values.get("state_codes", "")
+    pairs: list[tuple[str, str]] = []
+    if not text:
+        return ()
+    for term in text.split("|"):
+        state, sep, code = (part.strip() for part in term.partition(":"))
+        if not sep or state not in states:
+            detail = "expected state:code" if not sep else f"unknown state {state!r}"
+            out.add(
+                name,
+                row.line,
+                "state_codes",
+                f"each term must be state:code, joined by '|'; {detail}. "
+                f"Allowed states: {list(states)}. Got {term.strip()!r} instead.",
+            )
+            continue
+        if any(state == seen for seen, _ in pairs):
+            out.add(name, row.line, "state_codes", f"state {state!r} is coded more than once.")
+            continue
+        message = snomed_problem(code)
+        if message is not None:
+            out.add(name, row.line, "state_codes", f"state {state!r}: {message}")
+            continue
+        pairs.append((state, code))
+    return tuple(pairs)
+
+
 def _duplicate(
     seen: dict[tuple[str, ...], int], key: tuple[str, ...], name: str, row: _Row, out: _Collector
 ) -> bool:
@@ -572,7 +844,9 @@ def _sources(rows: list[_Row], out: _Collector) -> dict[str, Source]:
     return sources
 
 
-def _causes(rows: list[_Row], out: _Collector) -> dict[str, Cause]:
+def _causes(
+    rows: list[_Row], out: _Collector, sources: Mapping[str, Source] | None = None
+) -> dict[str, Cause]:
     name = "causes.csv"
     causes: dict[str, Cause] = {}
     seen: dict[tuple[str, ...], int] = {}
@@ -580,6 +854,10 @@ def _causes(rows: list[_Row], out: _Collector) -> dict[str, Cause]:
         ok = _check_identifier(name, row, "cause", "cause", out)
         ok &= _check_choice(name, row, "urgency", URGENCY_LEVELS, out)
         _check_text(name, row, "label", out)
+        icd10 = _check_code(name, row, "icd10", icd10_problem, out)
+        snomed_ct = _check_code(name, row, "snomed_ct", snomed_problem, out)
+        coded = bool(row.values.get("icd10") or row.values.get("snomed_ct"))
+        _check_code_sources(name, row, sources or {}, coded, out)
         cause = row.values["cause"]
         if ok and not _duplicate(seen, (cause,), name, row, out):
             causes[cause] = Cause(
@@ -587,6 +865,8 @@ def _causes(rows: list[_Row], out: _Collector) -> dict[str, Cause]:
                 row.values["label"],
                 row.values["urgency"],  # type: ignore[arg-type]  # checked just above
                 row.values["description"],
+                icd10,
+                snomed_ct,
             )
     if rows and DVT not in causes and not any(r.values["cause"] == DVT for r in rows):
         out.add(name, None, "cause", f"no row for cause {DVT!r}; the DVT alert needs it.")
@@ -595,7 +875,9 @@ def _causes(rows: list[_Row], out: _Collector) -> dict[str, Cause]:
     return causes
 
 
-def _findings(rows: list[_Row], out: _Collector) -> dict[str, Finding]:
+def _findings(
+    rows: list[_Row], out: _Collector, sources: Mapping[str, Source] | None = None
+) -> dict[str, Finding]:
     name = "findings.csv"
     findings: dict[str, Finding] = {}
     seen: dict[tuple[str, ...], int] = {}
@@ -638,6 +920,11 @@ def _findings(rows: list[_Row], out: _Collector) -> dict[str, Finding]:
                     f"expected a positive number (or empty for 1). Got {row.values['cost']!r}.",
                 )
                 ok = False
+        snomed_ct = _check_code(name, row, "snomed_ct", snomed_problem, out)
+        loinc = _check_code(name, row, "loinc", loinc_problem, out)
+        state_codes = _state_codes(name, row, states, out)
+        coded = any(row.values.get(c) for c in ("snomed_ct", "loinc", "state_codes"))
+        _check_code_sources(name, row, sources or {}, coded, out)
         if ok and not _duplicate(seen, (finding,), name, row, out):
             findings[finding] = Finding(
                 finding,
@@ -645,6 +932,9 @@ def _findings(rows: list[_Row], out: _Collector) -> dict[str, Finding]:
                 states,
                 row.values["question"],
                 cost,
+                snomed_ct,
+                loinc,
+                state_codes,
             )
     return findings
 
@@ -1071,8 +1361,8 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
             unreadable.add(name)
         parsed[name] = rows or []
     sources = _sources(parsed["sources.csv"], out)
-    causes = _causes(parsed["causes.csv"], out)
-    findings = _findings(parsed["findings.csv"], out)
+    causes = _causes(parsed["causes.csv"], out, sources)
+    findings = _findings(parsed["findings.csv"], out, sources)
     declared_causes = frozenset(row.values["cause"] for row in parsed["causes.csv"])
     priors = _priors(parsed["priors.csv"], causes, sources, out, declared_causes)
     # Rows of a file are checked against the vocabulary only when the vocabulary was readable;

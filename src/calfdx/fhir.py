@@ -70,6 +70,7 @@ from ._exceptions import (
 from ._inference import FindingValue, normalize_evidence
 from ._model import Model, resolve_model
 from ._results import DISCLAIMER
+from ._tables import CODE_SYSTEMS
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -118,11 +119,11 @@ TRIAGE_EXTENSION: Final = f"{_BASE}/StructureDefinition/triage-level"
 # Systems" (terminology.hl7.org/5.2.0/external_terminologies.html) and FHIR's
 # terminologies-systems page.
 #: SNOMED CT.
-SNOMED_CT: Final = "http://snomed.info/sct"
+SNOMED_CT: Final = CODE_SYSTEMS["snomed_ct"]
 #: LOINC.
-LOINC: Final = "http://loinc.org"
-#: ICD-10 (WHO international).
-ICD_10: Final = "http://hl7.org/fhir/sid/icd-10"
+LOINC: Final = CODE_SYSTEMS["loinc"]
+#: ICD-10-CM (the ``icd10`` column of causes.csv holds ICD-10-CM codes).
+ICD_10: Final = CODE_SYSTEMS["icd10"]
 
 # Attributes (columns) of the tables that may hold standard codes, and their systems. A
 # ``None`` system means "SNOMED CT when the code is all digits, LOINC otherwise".
@@ -235,7 +236,7 @@ def questionnaire(model: Model | None = None) -> Questionnaire:
     >>> form = calfdx.fhir.questionnaire()
     >>> onset = form.item[1]
     >>> len(form.item), onset.linkId, [o.valueCoding.code for o in onset.answerOption]
-    (35, 'onset', ['sudden', 'gradual'])
+    (38, 'onset', ['sudden', 'gradual'])
     >>> onset.text
     'Did the pain start suddenly (within seconds to minutes) or come on gradually ...'
     """
