@@ -100,7 +100,8 @@ def test_soft_findings_are_recorded_not_unobserved() -> None:
 @pytest.mark.parametrize(
     ("findings", "match"),
     [
-        ({"swelling": 1.2}, r"must be probabilities in \[0, 1\]"),
+        ({"swelling": 1.2}, r"probability of yes strictly between 0 and 1"),
+        ({"swelling": {"yes": 10**400, "no": 0.0}}, r"must be probabilities in \[0, 1\]"),
         ({"swelling": {"yes": 0.6, "no": 0.6}}, "sum to 1"),
         ({"swelling": {"maybe": 1.0}}, r"names unknown states \['maybe'\]"),
         ({"age": 0.5}, r"\['under_18', .*\], a mapping of state to probability"),

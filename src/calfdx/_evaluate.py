@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import score_frame
+from ._checks import positive_count
+from ._checks import seed as check_seed
 from ._exceptions import EvidenceError, InvalidOptionError
 from ._inference import check_threshold
 from ._tables import DVT
@@ -39,11 +41,9 @@ def simulate(
     """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
     import pandas as pd  # imported here: diagnosing needs no pandas
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        msg = f"n must be a non-negative integer. Got {n!r} instead."
-        raise InvalidOptionError(msg)
+    n = positive_count(n, "n", allow_zero=True)
     missing = check_threshold(missing, "missing")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     tables = model._tables
     causes = [c.id for c in tables.causes]
     cause_index = rng.choice(len(causes), size=n, p=tables.prior / tables.prior.sum())
@@ -219,6 +219,9 @@ def evaluate(
     """
     import pandas as pd  # imported here: diagnosing needs no pandas
 
+    from ._model import resolve_model
+
+    model = resolve_model(model)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     findings, truth = _split(model, cases)
     scores = score_frame(model, findings, threshold, ())
@@ -288,6 +291,9 @@ def threshold_for_sensitivity(model: Model, cases: pd.DataFrame, sensitivity: fl
     >>> calfdx.evaluate(model, cases, dvt_threshold=t).sensitivity >= 0.98
     True
     """
+    from ._model import resolve_model
+
+    model = resolve_model(model)
     target = check_threshold(sensitivity, "sensitivity")
     if target <= 0:
         msg = "sensitivity must be greater than 0."

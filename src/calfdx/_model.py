@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from ._batch import BatchTables
+from ._checks import output_path, text
 from ._edit import edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
 from ._exceptions import InvalidOptionError
@@ -126,6 +127,19 @@ class Model:
     def __delattr__(self, name: str) -> NoReturn:
         msg = f"Model is immutable; cannot delete {name!r}."
         raise AttributeError(msg)
+
+    def __eq__(self, other: object) -> bool:
+        # Models built from the same table files, setting and threshold are equal (also
+        # after a pickle round trip); the folder they were read from does not matter.
+        if not isinstance(other, Model):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str, float]:
+        return (self._tables.content_hash, self._tables.setting, self._dvt_threshold)
 
     def __reduce__(self) -> tuple[Any, tuple[Tables, float]]:
         # Pickle the validated tables and the threshold; the engine is rebuilt on load.
@@ -261,6 +275,7 @@ class Model:
         rows = engine.fast_rows(findings, more_findings)
         soft: dict[str, Soft] = {}
         if rows is None:
+            _check_model_options(more_findings, self._findings)
             checked = normalize_evidence(self._findings, findings, more_findings)
             rows, soft = engine.rows(checked.hard), checked.soft
         evidence = engine.evidence(rows)
@@ -366,7 +381,7 @@ class Model:
         >>> calfdx.load_model().with_setting("primary_care").setting
         'primary_care'
         """
-        return self._rebuilt(self._tables.files, setting, edited=False)
+        return self._rebuilt(self._tables.files, text(setting, "setting"), edited=False)
 
     def likelihood(self, finding: str, cause: str) -> dict[str, float]:
         """Return P(finding = state | cause) for every state of ``finding``."""
@@ -519,7 +534,7 @@ class Model:
         >>> again.content_hash == model.content_hash
         True
         """
-        return write_tables(self._tables, folder)
+        return write_tables(self._tables, output_path(folder, "folder"))
 
     def _rebuilt(self, files: Mapping[str, bytes], setting: str, edited: bool = True) -> Model:
         source = (
@@ -544,7 +559,7 @@ class Model:
         ...     path.stat().st_size > 10_000
         True
         """
-        return write_network(self._tables, path)
+        return write_network(self._tables, output_path(path, "path"))
 
     def to_pgmpy(self) -> DiscreteBayesianNetwork:
         """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.
@@ -562,6 +577,24 @@ class Model:
         ['active_cancer', 'age', 'alternative_diagnosis_likely']
         """
         return build_network(self._tables)
+
+
+#: Options of load_model() that a caller may pass to diagnose() by mistake.
+_MODEL_OPTIONS: Final = ("setting", "path", "priors")
+
+
+def _check_model_options(
+    keywords: Mapping[str, object], vocabulary: Mapping[str, Finding]
+) -> None:
+    """Raise when a keyword is a load_model() option rather than a finding."""
+    options = [name for name in _MODEL_OPTIONS if name in keywords and name not in vocabulary]
+    if options:
+        msg = (
+            f"diagnose() has no option {options[0]!r}: it belongs to the model. Use "
+            f"calfdx.load_model({options[0]}=...) and call model.diagnose(...), or pass "
+            "model=calfdx.load_model(...) to calfdx.diagnose()."
+        )
+        raise InvalidOptionError(msg)
 
 
 def _restore_model(tables: Tables, dvt_threshold: float) -> Model:
@@ -632,9 +665,7 @@ def load_model(
     ('primary_care', 23, True)
     """
     threshold = check_threshold(dvt_threshold)
-    if not isinstance(setting, str):
-        msg = f"setting must be a string. Got {setting!r} instead."
-        raise InvalidOptionError(msg)
+    text(setting, "setting")
     if path is None:
         return _shipped(setting, threshold)
     return Model(read_tables(path, setting=setting), dvt_threshold=threshold)
@@ -718,4 +749,4 @@ def findings(model: Model | None = None) -> Mapping[str, Finding]:
     >>> vocabulary["exertion"].states
     ('during', 'after', 'unrelated')
     """
-    return (model or load_model()).findings
+    return resolve_model(model).findings

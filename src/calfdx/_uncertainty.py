@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import positive_count
+from ._checks import seed as check_seed
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold, normalize_evidence
 from ._tables import cause_index
@@ -122,6 +124,9 @@ def sensitivity(
     """
     import pandas as pd  # imported here: diagnosing needs no pandas
 
+    from ._model import resolve_model
+
+    model = resolve_model(model)
     causes = list(model._engine.causes)
     t = cause_index(causes, target)
     hard, soft, posterior = _evidence_factors(model, findings)
@@ -303,9 +308,8 @@ def posterior_interval(
     import pandas as pd  # imported here: diagnosing needs no pandas
 
     level = check_threshold(level, "level")
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        msg = f"draws must be a positive integer. Got {draws!r} instead."
-        raise InvalidOptionError(msg)
+    draws = positive_count(draws, "draws")
+    seed = check_seed(seed)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     hard, soft, posterior = _evidence_factors(model, findings)
     tables = model._tables
