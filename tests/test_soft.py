@@ -94,7 +94,7 @@ def test_soft_findings_are_recorded_not_unobserved() -> None:
     assert dict(result.soft_findings) == {"swelling": (0.7, pytest.approx(0.3))}
     assert "swelling" not in result.unobserved
     assert "swelling" not in result.findings
-    assert result.to_dict()["soft_findings"]["swelling"][0] == 0.7
+    assert result.to_dict()["soft_findings"]["swelling"] == {"yes": 0.7, "no": pytest.approx(0.3)}
 
 
 @pytest.mark.parametrize(

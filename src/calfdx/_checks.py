@@ -163,13 +163,17 @@ def output_path(value: object, name: str) -> Path:
     raise InvalidOptionError(msg)
 
 
-def strict_json(value: Any) -> Any:
-    """Return ``value`` with plain Python types only, for ``json.dumps(allow_nan=False)``.
+def strict_json(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a record with plain Python types only, for ``json.dumps(allow_nan=False)``.
 
     numpy scalars become Python numbers, tuples and other sequences lists, mappings dicts
     with string keys, and non-finite floats (NaN, ±infinity) ``None``; objects with
     ``to_dict`` are converted, anything else becomes its ``str``.
     """
+    return {str(key): _plain(item) for key, item in record.items()}
+
+
+def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, np.bool_):
@@ -180,10 +184,10 @@ def strict_json(value: Any) -> Any:
         number = float(value)
         return number if math.isfinite(number) else None
     if isinstance(value, Mapping):
-        return {str(key): strict_json(item) for key, item in value.items()}
+        return {str(key): _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset | np.ndarray):
-        return [strict_json(item) for item in value]
+        return [_plain(item) for item in value]
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
-        return strict_json(to_dict())
+        return _plain(to_dict())
     return str(value)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import score_frame
-from ._checks import positive_count
+from ._checks import positive_count, strict_json
 from ._checks import seed as check_seed
 from ._exceptions import EvidenceError, InvalidOptionError
 from ._inference import check_threshold
@@ -125,26 +125,27 @@ class Evaluation:
     calibration: pd.DataFrame
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary (NaN as None)."""
+        """Return a JSON-serialisable dictionary (NaN and infinities as None).
 
-        def clean(value: float) -> float | None:
-            return None if math.isnan(value) else value
-
-        return {
-            "n": self.n,
-            "top1_accuracy": self.top1_accuracy,
-            "top3_accuracy": self.top3_accuracy,
-            "log_loss": self.log_loss,
-            "brier": self.brier,
-            "dvt_auc": clean(self.dvt_auc),
-            "threshold": self.threshold,
-            "sensitivity": clean(self.sensitivity),
-            "specificity": clean(self.specificity),
-            "ppv": clean(self.ppv),
-            "npv": clean(self.npv),
-            "counts": dict(self.counts),
-            "calibration": self.calibration.reset_index().to_dict(orient="records"),
-        }
+        The calibration bins become text such as ``"(0.01, 0.02]"``.
+        """
+        return strict_json(
+            {
+                "n": self.n,
+                "top1_accuracy": self.top1_accuracy,
+                "top3_accuracy": self.top3_accuracy,
+                "log_loss": self.log_loss,
+                "brier": self.brier,
+                "dvt_auc": self.dvt_auc,
+                "threshold": self.threshold,
+                "sensitivity": self.sensitivity,
+                "specificity": self.specificity,
+                "ppv": self.ppv,
+                "npv": self.npv,
+                "counts": dict(self.counts),
+                "calibration": self.calibration.reset_index().to_dict(orient="records"),
+            }
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Return the scalar metrics as a one-column DataFrame."""

@@ -961,9 +961,10 @@ def table_problems(path: str | Path | Traversable | None = None) -> tuple[TableP
     """
     try:
         folder = _as_folder(path)
+        files = read_files(folder)
     except TableError as error:
         return error.problems
-    return tuple(_collect(read_files(folder), str(folder))[1])
+    return tuple(_collect(files, str(folder))[1])
 
 
 def read_tables(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import positive_count
+from ._checks import positive_count, strict_json
 from ._checks import seed as check_seed
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold, normalize_evidence
@@ -285,14 +285,16 @@ class PosteriorInterval:
         return self.frame.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "level": self.level,
-            "draws": self.draws,
-            "seed": self.seed,
-            "alert_probability": self.alert_probability,
-            "causes": self.frame.reset_index().to_dict(orient="records"),
-        }
+        """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
+        return strict_json(
+            {
+                "level": self.level,
+                "draws": self.draws,
+                "seed": self.seed,
+                "alert_probability": self.alert_probability,
+                "causes": self.frame.reset_index().to_dict(orient="records"),
+            }
+        )
 
 
 def posterior_interval(
