@@ -380,7 +380,8 @@ def _encode_column(
             if isinstance(column.dtype, pd.CategoricalDtype)
             else pd.Categorical(values)
         )
-    except TypeError:  # unhashable cells: read them one by one
+    except Exception:  # cells pandas cannot categorise (unhashable, unorderable, huge, float16)
+        # read them one by one, as diagnose() reads them
         codes, soft = _encode_cells(finding, values)
         categories: list[object] = []
         raw = np.arange(len(values))

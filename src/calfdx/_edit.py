@@ -21,7 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from ._checks import unit_probability
+from ._checks import text, unit_probability
 from ._exceptions import InvalidOptionError
 from ._tables import Tables, cause_index
 
@@ -133,6 +133,8 @@ def edit_likelihood(
 ) -> dict[str, bytes]:
     """Return new table files with P(finding = state | cause) = value."""
     vocabulary = {f.id: f for f in tables.findings}
+    text(finding, "finding")
+    text(state, "state")
     if finding not in vocabulary:
         msg = f"Unknown finding {finding!r}. Known findings: {', '.join(vocabulary)}."
         raise InvalidOptionError(msg)

@@ -33,6 +33,8 @@ FloatArray = npt.NDArray[np.float64]
 #: Bins of P(DVT) for the calibration table.
 CALIBRATION_BINS: Final = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CAUSE_COLUMN: Final = "cause"
+#: The most patients one call of simulate() draws (about 400 MB of findings).
+MAX_SIMULATED: Final = 10_000_000
 
 
 def simulate(
@@ -42,6 +44,12 @@ def simulate(
     import pandas as pd  # imported here: diagnosing needs no pandas
 
     n = positive_count(n, "n", allow_zero=True)
+    if n > MAX_SIMULATED:
+        msg = (
+            f"n must be at most {MAX_SIMULATED:,} patients per call (memory). Got {n:,}; "
+            "simulate in several calls with different seeds instead."
+        )
+        raise InvalidOptionError(msg)
     missing = check_threshold(missing, "missing")
     rng = np.random.default_rng(check_seed(seed))
     tables = model._tables

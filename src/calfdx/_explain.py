@@ -392,7 +392,7 @@ def next_questions(
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         msg = f"k must be a positive integer. Got {k!r} instead."
         raise InvalidOptionError(msg)
-    if rank_by not in ("decision", "information"):
+    if not isinstance(rank_by, str) or rank_by not in ("decision", "information"):
         msg = f"rank_by must be 'decision' or 'information'. Got {rank_by!r} instead."
         raise InvalidOptionError(msg)
     engine = model._engine

@@ -385,7 +385,12 @@ class Model:
 
     def likelihood(self, finding: str, cause: str) -> dict[str, float]:
         """Return P(finding = state | cause) for every state of ``finding``."""
-        if finding not in self._findings or cause not in self._labels:
+        if (
+            not isinstance(finding, str)
+            or not isinstance(cause, str)
+            or finding not in self._findings
+            or cause not in self._labels
+        ):
             msg = f"Unknown finding {finding!r} or cause {cause!r}."
             raise InvalidOptionError(msg)
         column = self._tables.likelihood[finding][:, self._cause_ids.index(cause)]

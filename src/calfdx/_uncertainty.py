@@ -22,7 +22,7 @@ distribution over its states), and the posterior is computed for every draw.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["PosteriorInterval", "plot_tornado", "posterior_interval", "sensitivity"]
 
 FloatArray = npt.NDArray[np.float64]
+#: The most tables posterior_interval draws in one call.
+MAX_DRAWS: Final = 200_000
 
 
 def _evidence_factors(
@@ -311,6 +313,9 @@ def posterior_interval(
 
     level = check_threshold(level, "level")
     draws = positive_count(draws, "draws")
+    if draws > MAX_DRAWS:
+        msg = f"draws must be at most {MAX_DRAWS:,} (memory). Got {draws:,} instead."
+        raise InvalidOptionError(msg)
     seed = check_seed(seed)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     hard, soft, posterior = _evidence_factors(model, findings)
