@@ -228,9 +228,11 @@ class Model:
         Parameters
         ----------
         findings : Mapping[str, str | bool | None], optional
-            Finding id → state. Yes/no findings also take ``True``/``False``; ``None``, NaN
-            or ``"unknown"`` mean unknown. A finding not given is unknown and marginalised,
-            never taken as absent.
+            Finding id → state. Yes/no findings also take ``True``/``False`` and ``1``/``0``
+            (answers) or a probability of yes strictly between 0 and 1 (soft evidence); any
+            finding takes a mapping of state to probability (soft evidence). ``None``, NaN,
+            NaT or ``"unknown"`` mean unknown. A finding not given is unknown and
+            marginalised, never taken as absent.
         dvt_threshold : float, optional
             The alert threshold in [0, 1]; default: the model's (see
             :data:`calfdx.DEFAULT_DVT_THRESHOLD`).
@@ -692,8 +694,11 @@ def diagnose(
     ----------
     findings : Mapping[str, str | bool | None], optional
         Finding id → state (see :func:`findings` for the vocabulary). Yes/no findings also
-        take ``True``/``False``; ``None``, NaN or ``"unknown"`` mean unknown. A finding not
-        given is unknown and marginalised, never taken as absent.
+        take ``True``/``False`` and ``1``/``0`` (answers) or a probability of yes strictly
+        between 0 and 1 (soft evidence); any finding takes a mapping of state to probability
+        (soft evidence). ``None``, NaN, NaT or ``"unknown"`` mean unknown. A finding not
+        given is unknown and marginalised, never taken as absent. Red flags and the Wells
+        score count answers only, and say which soft evidence they did not count.
     model : Model, optional
         The model to use; default: the tables shipped with calfdx.
     dvt_threshold : float, optional
