@@ -65,3 +65,21 @@ TOY_LIKELIHOOD: Likelihoods = {
     "swelling": {"yes": {"dvt": 0.6, "cramp": 0.1}, "no": {"dvt": 0.4, "cramp": 0.9}},
     "onset": {"sudden": {"dvt": 0.25, "cramp": 0.75}, "gradual": {"dvt": 0.75, "cramp": 0.25}},
 }
+
+
+def with_zeros(model: object, finding: str, values: list[list[float]]) -> object:
+    """Return ``model`` with P(finding | cause) replaced, bypassing the loader's checks.
+
+    The loader refuses probabilities of 0 and 1 (rule 2 of priors/README.md); this builds
+    the impossible-evidence cases the engine must still handle safely.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    import calfdx
+
+    tables = model._tables  # type: ignore[attr-defined]
+    likelihood = dict(tables.likelihood)
+    likelihood[finding] = np.array(values, dtype=np.float64)
+    return calfdx.Model(dataclasses.replace(tables, likelihood=likelihood))

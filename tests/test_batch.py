@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import calfdx
 from calfdx._batch import score_frame
 
-from .tablewriter import write_tables
+from .tablewriter import with_zeros, write_tables
 
 VOCABULARY = calfdx.findings()
 KERNELS = ["numpy", "numba"]
@@ -172,7 +172,9 @@ def test_input_is_not_changed() -> None:
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_underflow_is_recomputed_exactly(tmp_path: Path, kernel: str) -> None:
     """Check rows whose linear product underflows are recomputed exactly in log space."""
-    tiny = {"yes": {"dvt": 1e-30, "cramp": 1e-31}, "no": {"dvt": 1 - 1e-30, "cramp": 1 - 1e-31}}
+    # 0.9999999 for "no": the rows sum to 1 within 1e-6, and 1 - 1e-30 would be 1.0 exactly,
+    # which the loader refuses.
+    tiny = {"yes": {"dvt": 1e-30, "cramp": 1e-31}, "no": {"dvt": 0.9999999, "cramp": 0.9999999}}
     likelihood = {f"f{i}": tiny for i in range(12)}
     model = calfdx.load_model(write_tables(tmp_path, {"dvt": 0.5, "cramp": 0.5}, likelihood))
     everything = {f"f{i}": "yes" for i in range(12)}
@@ -188,8 +190,9 @@ def test_underflow_is_recomputed_exactly(tmp_path: Path, kernel: str) -> None:
 @pytest.mark.parametrize("kernel", KERNELS)
 def test_impossible_rows_are_named(tmp_path: Path, kernel: str) -> None:
     """Check rows with probability zero under every cause raise, naming the rows."""
-    zero = {"yes": {"dvt": 0.0, "cramp": 0.0}, "no": {"dvt": 1.0, "cramp": 1.0}}
-    model = calfdx.load_model(write_tables(tmp_path, {"dvt": 0.5, "cramp": 0.5}, {"f": zero}))
+    even = {"yes": {"dvt": 0.5, "cramp": 0.5}, "no": {"dvt": 0.5, "cramp": 0.5}}
+    loaded = calfdx.load_model(write_tables(tmp_path, {"dvt": 0.5, "cramp": 0.5}, {"f": even}))
+    model = with_zeros(loaded, "f", [[0.0, 0.0], [1.0, 1.0]])  # the loader refuses 0 and 1
     cases = pd.DataFrame({"f": ["no", "yes", "no", "yes"]}, index=list("abcd"))
     with pytest.raises(calfdx.ImpossibleEvidenceError, match=r"2 rows .* rows 'b', 'd'"):
         score_frame(model, cases, 0.02, (), kernel=kernel)

@@ -41,7 +41,8 @@ def test_threshold_option(capsys: pytest.CaptureFixture[str]) -> None:
     ("argv", "message"),
     [
         (["diagnose", "sweling=yes"], "Did you mean 'swelling'"),
-        (["diagnose", "age=42"], "Allowed states: ['under_18'"),
+        (["diagnose", "age=42"], "expects one of the states ['under_18'"),
+        (["diagnose", "age=teen"], "Allowed states: ['under_18'"),
         (["diagnose", "swelling"], "Expected FINDING=STATE"),
         (["diagnose", "swelling=yes", "swelling=no"], "given twice"),
         (["diagnose", "--threshold", "2", "swelling=yes"], "dvt_threshold must be a number"),

@@ -39,8 +39,24 @@ def test_notebook_is_saved_without_outputs(path: Path) -> None:
     reason="make test's docs build has just executed every notebook (a failing cell fails it)",
 )
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_top_to_bottom(path: Path, tmp_path: Path) -> None:
-    """Execute every cell in a fresh kernel (this environment's Python)."""
+def test_notebook_leaves_the_plotting_backend_alone(path: Path) -> None:
+    """Check no notebook forces a backend: a person running it sees the figures inline."""
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        assert "matplotlib.use(" not in cell.source
+        assert "%matplotlib" not in cell.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_top_to_bottom(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Execute every cell in a fresh kernel (this environment's Python), headless.
+
+    The test runner, not the notebook, picks the headless backend: the kernel inherits
+    MPLBACKEND (ipykernel sets its inline backend only when MPLBACKEND is unset).
+    """
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     with warnings.catch_warnings():
         # Jupyter's own machinery warns about its paths and event loops; the notebook's
         # code runs in the kernel process, where errors still fail the cell.

@@ -94,13 +94,14 @@ def test_soft_findings_are_recorded_not_unobserved() -> None:
     assert dict(result.soft_findings) == {"swelling": (0.7, pytest.approx(0.3))}
     assert "swelling" not in result.unobserved
     assert "swelling" not in result.findings
-    assert result.to_dict()["soft_findings"]["swelling"][0] == 0.7
+    assert result.to_dict()["soft_findings"]["swelling"] == {"yes": 0.7, "no": pytest.approx(0.3)}
 
 
 @pytest.mark.parametrize(
     ("findings", "match"),
     [
-        ({"swelling": 1.2}, r"must be probabilities in \[0, 1\]"),
+        ({"swelling": 1.2}, r"probability of yes strictly between 0 and 1"),
+        ({"swelling": {"yes": 10**400, "no": 0.0}}, r"must be probabilities in \[0, 1\]"),
         ({"swelling": {"yes": 0.6, "no": 0.6}}, "sum to 1"),
         ({"swelling": {"maybe": 1.0}}, r"names unknown states \['maybe'\]"),
         ({"age": 0.5}, r"\['under_18', .*\], a mapping of state to probability"),

@@ -57,28 +57,29 @@ BROKEN = [
         "prior above one",
         replace("priors.csv", "dvt,0.2,", "dvt,1.2,"),
         r"priors\.csv, line 2, column 'probability': "
-        r"expected a probability in \[0, 1\]\. Got 1\.2",
+        r"expected a probability strictly between 0 and 1 \(rule 2 .*\)\. Got 1\.2",
     ),
     (
         "NaN probability",
         replace(LIK, "swelling,yes,dvt,0.6", "swelling,yes,dvt,nan"),
         r"likelihoods\.csv, line 2, column 'probability': "
-        r"expected a probability in \[0, 1\]\. Got nan",
+        r"expected a number \(digits 0-9, e\.g\. 0\.045\)\. Got 'nan'",
     ),
     (
         "negative probability",
         replace(LIK, "swelling,yes,dvt,0.6", "swelling,yes,dvt,-0.1"),
-        r"line 2, column 'probability': expected a probability in \[0, 1\]\. Got -0\.1",
+        r"line 2, column 'probability': expected a probability strictly between 0 and 1 "
+        r"\(rule 2 of priors/README\.md: .*\)\. Got -0\.1",
     ),
     (
         "empty probability",
         replace(LIK, "swelling,yes,dvt,0.6", "swelling,yes,dvt,"),
-        r"line 2, column 'probability': expected a number\. Got an empty value",
+        r"line 2, column 'probability': expected a number \(.*\)\. Got an empty value",
     ),
     (
         "text probability",
         replace(LIK, "swelling,yes,dvt,0.6", "swelling,yes,dvt,high"),
-        r"line 2, column 'probability': expected a number\. Got 'high'",
+        r"line 2, column 'probability': expected a number \(.*\)\. Got 'high'",
     ),
     (
         "missing column",

@@ -15,7 +15,7 @@ def test_each_item_scores_its_points_alone(item: calfdx.WellsItem) -> None:
     score = calfdx.wells_score({**ALL_NO, item.finding: item.state})
     assert score.points == item.points
     assert score.complete
-    assert dict(score.counted)[item.id] == item.points
+    assert dict(score.counted)[item.finding] == item.points
     assert score.points_range == (item.points, item.points)
 
 
@@ -73,7 +73,7 @@ def test_missing_items_are_not_taken_as_absent() -> None:
     assert partial.tier is None
     assert partial.prevalence is None
     assert partial.two_level is None
-    assert set(partial.missing) == {item.id for item in calfdx.WELLS_ITEMS} - {
+    assert set(partial.missing) == {item.finding for item in calfdx.WELLS_ITEMS} - {
         "active_cancer",
         "previous_dvt",
     }
@@ -95,7 +95,7 @@ def test_missing_items_are_not_taken_as_absent() -> None:
     )
     assert sure.points_range == (3, 5)
     assert sure.tier == "high"
-    assert sure.missing == ("alternative_diagnosis",)
+    assert sure.missing == ("alternative_diagnosis_likely",)
 
 
 def test_soft_evidence_is_not_an_answer() -> None:

@@ -48,7 +48,7 @@ def test_with_likelihood_edits_one_distribution(model: calfdx.Model) -> None:
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (lambda m: m.with_prior("dvt", 1.5), r"p must be a probability in \[0, 1\]"),
+        (lambda m: m.with_prior("dvt", 1.5), r"p must be a number in \(0, 1\), strictly"),
         (lambda m: m.with_prior("dvtt", 0.1), "Unknown cause 'dvtt'"),
         (lambda m: m.with_likelihood("swelling", "maybe", "dvt", 0.1), "Unknown state 'maybe'"),
         (lambda m: m.with_likelihood("sweling", "yes", "dvt", 0.1), "Unknown finding"),

@@ -5,8 +5,10 @@ groups, and each group gets one *joint* table with a row for every combination o
 findings' states (plus "unknown", which multiplies by one). A patient's posterior is then the
 product of one row per group, normalised. Each joint-table row is divided by its maximum over
 the causes (a per-patient constant, which normalisation cancels), and the prior is folded into
-the first group, so products stay far from underflow; a row whose sum still falls below
-``1e-280`` is recomputed exactly in log space.
+the first group, so products stay far from underflow. The joint tables are built in log space
+(a group's raw product of likelihoods of 1e-150 could underflow to 0 before that division), and
+a patient whose product still falls below ``1e-280`` is recomputed by the engine of
+:func:`calfdx.diagnose`, as is every patient with soft evidence.
 
 Two kernels compute the same numbers: a fused loop compiled by numba (the ``calfdx[fast]``
 extra), and a chunked numpy version used when numba is not installed.
@@ -18,11 +20,12 @@ import difflib
 import threading
 from collections.abc import Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Final, TypeGuard, cast, overload
 
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import hashable_names
 from ._exceptions import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -30,10 +33,12 @@ from ._exceptions import (
     UnknownFindingError,
     UnknownStateError,
 )
-from ._inference import UNKNOWN, Engine, check_threshold, is_missing
-from ._tables import DVT, Finding
+from ._inference import Engine, Soft, check_threshold
+from ._inference import _state_of as state_of
+from ._tables import CAUSE_NODE, DVT, Finding
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
     import pandas as pd
 
     from ._model import Model
@@ -86,19 +91,24 @@ class BatchTables:
         group_of = np.zeros(len(findings), dtype=np.intp)
         stride_of = np.zeros(len(findings), dtype=np.intp)
         joint_tables: list[FloatArray] = []
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(prior)
+            log_likelihood = {f.id: np.log(likelihood[f.id]) for f in findings}
         for g, members in enumerate(groups or [[]]):
-            joint = prior.reshape(1, -1).copy() if g == 0 else np.ones((1, n_causes))
+            # In log space: a raw product of likelihoods can underflow before the division by
+            # the row's peak below (1e-150 on three findings is 1e-450).
+            log_joint = log_prior.reshape(1, -1).copy() if g == 0 else np.zeros((1, n_causes))
             stride = 1
             for index in reversed(members):  # the last member varies fastest
                 finding = findings[index]
-                extended = np.vstack([likelihood[finding.id], np.ones((1, n_causes))])
-                joint = (extended[:, None, :] * joint[None, :, :]).reshape(-1, n_causes)
+                extended = np.vstack([log_likelihood[finding.id], np.zeros((1, n_causes))])
+                log_joint = (extended[:, None, :] + log_joint[None, :, :]).reshape(-1, n_causes)
                 group_of[index] = g
                 stride_of[index] = stride
                 stride *= extended.shape[0]
-            peak = joint.max(axis=1, keepdims=True)
-            peak[peak == 0.0] = 1.0
-            joint_tables.append(joint / peak)
+            peak = log_joint.max(axis=1, keepdims=True)
+            peak[~np.isfinite(peak)] = 0.0  # an impossible row stays all zeros
+            joint_tables.append(np.exp(log_joint - peak))
         rows = max(table.shape[0] for table in joint_tables)
         padded = np.zeros((len(joint_tables), rows, n_causes))
         for g, table in enumerate(joint_tables):
@@ -311,51 +321,89 @@ def _kernel(name: str | None) -> Kernel:
 
 
 _BAD: Final = -2  # the code of a value a finding does not allow (unknown is -1)
+_SOFT: Final = -3  # the code of soft evidence (its weights are kept apart)
+
+#: Soft evidence of one column: row position → weights per state.
+SoftCells = dict[int, Soft]
 
 
-def _value_code(finding: Finding, value: object) -> int:
-    """Return the code of one distinct value: a state index, -1 (unknown) or -2 (bad)."""
-    if is_missing(value):
-        return -1
-    if isinstance(value, bool | np.bool_):
-        return finding.states.index("yes" if value else "no") if finding.is_yes_no else _BAD
-    if isinstance(value, str):
-        if value in finding.states:
-            return finding.states.index(value)
-        return -1 if value == UNKNOWN else _BAD
-    return _BAD
+def _value_code(finding: Finding, value: object) -> tuple[int, Soft | None]:
+    """Return the code of one value, read exactly as diagnose() reads it.
+
+    A state index, -1 (unknown), -2 (bad) or -3 (soft evidence, with its weights).
+    """
+    state, problem = state_of(finding, value)
+    if problem is not None:
+        return _BAD, None
+    if state is None:
+        return -1, None
+    if isinstance(state, str):
+        return finding.states.index(state), None
+    return _SOFT, state
+
+
+def _encode_cells(
+    finding: Finding, values: npt.NDArray[np.object_]
+) -> tuple[npt.NDArray[np.int8], SoftCells]:
+    """Code cells one by one: for columns holding unhashable values (dicts, lists)."""
+    codes = np.empty(len(values), dtype=np.int8)
+    soft: SoftCells = {}
+    for i, value in enumerate(values.tolist()):
+        code, weights = _value_code(finding, value)
+        codes[i] = code
+        if weights is not None:
+            soft[i] = weights
+    return codes, soft
 
 
 def _encode_column(
     finding: Finding, column: pd.Series
-) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_] | None, list[object]]:
-    """Return (codes, bad-row mask or None, bad values) for one column; no loop over rows.
+) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_] | None, list[object], SoftCells]:
+    """Return (codes, bad-row mask or None, bad values, soft cells) for one column.
 
-    A code is a state index, or -1 for unknown.
+    A code is a state index, or -1 for unknown (also for soft cells, whose weights come
+    apart). Distinct values are read once each; no loop over rows unless a cell holds an
+    unhashable value such as a dict of soft evidence.
     """
     import pandas as pd  # imported here: diagnosing needs no pandas
 
     if column.dtype == np.bool_:
         if not finding.is_yes_no:
-            return np.full(len(column), -1, np.int8), np.ones(len(column), np.bool_), [True]
+            return np.full(len(column), -1, np.int8), np.ones(len(column), np.bool_), [True], {}
         yes, no = finding.states.index("yes"), finding.states.index("no")
-        return np.where(column.to_numpy(), yes, no).astype(np.int8), None, []
-    categorical = (
-        column.array
-        if isinstance(column.dtype, pd.CategoricalDtype)
-        else pd.Categorical(column.to_numpy(dtype=object))
-    )
-    raw = np.asarray(categorical.codes)
-    categories = list(categorical.categories)
-    if tuple(categories) == finding.states:
-        return raw.astype(np.int8, copy=False), None, []  # the fast path: codes are states
-    lookup = np.array([_value_code(finding, c) for c in categories] + [-1], dtype=np.int8)
-    codes = lookup[raw]  # code -1 (missing) picks the trailing -1
-    if not (lookup == _BAD).any():
-        return codes, None, []
+        return np.where(column.to_numpy(), yes, no).astype(np.int8), None, [], {}
+    soft: SoftCells = {}
+    values = column.to_numpy(dtype=object)
+    try:
+        categorical = (
+            column.array
+            if isinstance(column.dtype, pd.CategoricalDtype)
+            else pd.Categorical(values)
+        )
+    except Exception:  # cells pandas cannot categorise (unhashable, unorderable, huge, float16)
+        # read them one by one, as diagnose() reads them
+        codes, soft = _encode_cells(finding, values)
+        categories: list[object] = []
+        raw = np.arange(len(values))
+    else:
+        raw = np.asarray(categorical.codes)
+        categories = list(categorical.categories)
+        if tuple(categories) == finding.states:
+            return raw.astype(np.int8, copy=False), None, [], {}  # the fast path: states
+        read = [_value_code(finding, c) for c in categories]
+        lookup = np.array([code for code, _ in read] + [-1], dtype=np.int8)
+        codes = lookup[raw]  # code -1 (missing) picks the trailing -1
+        for c, (_, weights) in enumerate(read):
+            if weights is not None:
+                soft.update(dict.fromkeys(np.flatnonzero(raw == c).tolist(), weights))
+    codes[codes == _SOFT] = -1
     bad = codes == _BAD
-    used = np.unique(raw[bad]).tolist()
-    return codes, bad, [categories[i] for i in used]
+    if not bad.any():
+        return codes, None, [], soft
+    if categories:
+        used = np.unique(raw[bad]).tolist()
+        return codes, bad, [categories[i] for i in used], soft
+    return codes, bad, list(values[bad][:_SHOWN]), soft
 
 
 def _labels(index: pd.Index, mask: npt.NDArray[np.bool_]) -> str:
@@ -370,9 +418,10 @@ def _check_columns(
     if duplicated:
         msg = f"cases has duplicated columns {duplicated}; give each finding one column."
         raise EvidenceError(msg)
-    unknown = [c for c in columns if c not in vocabulary]
+    # The true cause (as Model.simulate() writes it) is a label, not a finding.
+    unknown = [c for c in columns if c not in vocabulary and c != CAUSE_NODE]
     if ignore is not True:
-        ignored = set() if ignore is False else set(ignore)
+        ignored = frozenset() if ignore is False else hashable_names(ignore, "ignore_columns")
         reported = [c for c in unknown if c not in ignored]
         if reported:
             hints = []
@@ -394,8 +443,11 @@ def _check_columns(
 
 def encode_cases(
     cases: pd.DataFrame, vocabulary: dict[str, Finding], ignore: Collection[str] | bool
-) -> CodeArray:
-    """Return a (findings, patients) int8 array of codes: a state index, or -1 for unknown.
+) -> tuple[CodeArray, dict[int, dict[str, Soft]]]:
+    """Return codes and soft evidence for every patient.
+
+    The codes are a (findings, patients) int8 array: a state index, or -1 for unknown (and
+    for soft evidence); the soft evidence maps a patient's position to finding → weights.
 
     Raises
     ------
@@ -404,20 +456,27 @@ def encode_cases(
     """
     _check_columns(cases.columns, vocabulary, ignore)
     codes = np.full((len(vocabulary), len(cases)), -1, dtype=np.int8)
+    soft: dict[int, dict[str, Soft]] = {}
     problems: list[str] = []
     for j, (name, finding) in enumerate(vocabulary.items()):
         if name not in cases.columns:
             continue
-        column_codes, bad, bad_values = _encode_column(finding, cases[name])
+        column_codes, bad, bad_values, soft_cells = _encode_column(finding, cases[name])
+        for i, weights in soft_cells.items():
+            soft.setdefault(i, {})[name] = weights
         if bad is not None and bad.any():
             count = int(bad.sum())
             shown = ", ".join(repr(v) for v in bad_values[:_SHOWN])
-            extra = " or True/False" if finding.is_yes_no else ""
+            extra = (
+                ", True/False, 1/0 or a probability of yes strictly between 0 and 1"
+                if finding.is_yes_no
+                else ""
+            )
             problems.append(
                 f"column {name!r}: {count} row{'s' if count > 1 else ''} with values not "
                 f"allowed (rows {_labels(cases.index, bad)}{', ...' if count > _SHOWN else ''}; "
-                f"values {shown}). Allowed: {list(finding.states)}{extra}, or NaN/None for "
-                "unknown."
+                f"values {shown}). Allowed: {list(finding.states)}{extra}, a mapping of state "
+                "to probability, or NaN/None for unknown."
             )
             continue
         codes[j] = column_codes
@@ -426,7 +485,7 @@ def encode_cases(
             f"  - {problem}" for problem in problems
         )
         raise UnknownStateError(msg, tuple(problems))
-    return codes
+    return codes, soft
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,17 +511,24 @@ def score_frame(
     kernel: str | None = None,
 ) -> pd.DataFrame:
     """Score a pandas DataFrame (checked options); see :func:`calfdx.diagnose_batch`."""
-    codes = encode_cases(cases, dict(model.findings), ignore)
+    codes, soft = encode_cases(cases, dict(model.findings), ignore)
     scores = model._batch.score(codes, model._dvt_index, threshold, kernel)
+    if soft:
+        scores.redo[list(soft)] = True
     if scores.redo.any():
-        _redo_exactly(model._engine, codes, scores, threshold, cases.index)
+        _redo_exactly(model._engine, codes, soft, scores, threshold, cases.index)
     return _output_frame(model, scores, cases.index)
 
 
 def _redo_exactly(
-    engine: Engine, codes: CodeArray, scores: Scores, threshold: float, index: pd.Index
+    engine: Engine,
+    codes: CodeArray,
+    soft: Mapping[int, Mapping[str, Soft]],
+    scores: Scores,
+    threshold: float,
+    index: pd.Index,
 ) -> None:
-    """Recompute, in log space, the rows whose linear product underflowed."""
+    """Recompute with diagnose()'s engine the rows that underflowed or have soft evidence."""
     impossible = np.zeros(len(scores.redo), dtype=np.bool_)
     dvt_index = engine.causes.index(DVT)
     findings = engine.findings
@@ -475,7 +541,7 @@ def _redo_exactly(
             }
         )
         try:
-            posterior = engine._log_posterior(rows)
+            posterior = engine.posterior_rows(rows, soft.get(i))
         except ImpossibleEvidenceError:
             impossible[i] = True
             continue
@@ -498,14 +564,45 @@ def _is_dask(obj: object) -> bool:
     return type(obj).__module__.split(".")[0] == "dask"
 
 
+def _is_dask_frame(obj: object) -> TypeGuard[dd.DataFrame]:
+    """Return whether ``obj`` is a dask DataFrame (not a dask Series, Array or Bag)."""
+    try:
+        import dask.dataframe as dd
+    except ImportError:  # pragma: no cover - dask objects imply dask is installed
+        return False
+    return isinstance(obj, dd.DataFrame)
+
+
+@overload
 def diagnose_batch(
-    cases: Any,
+    cases: pd.DataFrame,
     /,
     *,
     model: Model | None = None,
     dvt_threshold: float | None = None,
     ignore_columns: Collection[str] | bool = (),
-) -> Any:
+) -> pd.DataFrame: ...
+
+
+@overload
+def diagnose_batch(
+    cases: dd.DataFrame,
+    /,
+    *,
+    model: Model | None = None,
+    dvt_threshold: float | None = None,
+    ignore_columns: Collection[str] | bool = (),
+) -> dd.DataFrame: ...
+
+
+def diagnose_batch(
+    cases: pd.DataFrame | dd.DataFrame,
+    /,
+    *,
+    model: Model | None = None,
+    dvt_threshold: float | None = None,
+    ignore_columns: Collection[str] | bool = (),
+) -> pd.DataFrame | dd.DataFrame:
     """Return the posterior of every cause and the DVT alert for every patient of a cohort.
 
     calfdx supports clinical decisions; it does not make them.
@@ -514,9 +611,13 @@ def diagnose_batch(
     ----------
     cases : pandas.DataFrame or dask.dataframe.DataFrame
         One row per patient, one column per finding (any subset of the vocabulary, in any
-        order). Values are state names (strings or categoricals; categoricals are fastest),
-        ``True``/``False`` for yes/no findings, and NaN, None or ``"unknown"`` for unknown.
-        A finding without a column is unknown for every patient.
+        order). Values are read exactly as :func:`calfdx.diagnose` reads them: state names
+        (strings or categoricals; categoricals are fastest); for yes/no findings also
+        ``True``/``False`` and ``1``/``0`` (hard answers) or a probability of yes strictly
+        between 0 and 1 (soft evidence); a mapping of state to probability (soft evidence);
+        and NaN, NaT, None or ``"unknown"`` for unknown. A finding without a column is
+        unknown for every patient. A ``cause`` column (the true cause, as
+        :meth:`Model.simulate` writes it) is skipped.
     model : Model, optional
         Default: the tables shipped with calfdx.
     dvt_threshold : float, optional
@@ -546,8 +647,10 @@ def diagnose_batch(
     Notes
     -----
     Every row equals :func:`calfdx.diagnose` on that row (to rounding, about 1e-15). The
-    work is vectorised: no Python loop over rows. With numba installed (``calfdx[fast]``)
-    a compiled kernel is used; its first call in a process compiles it (about a second).
+    work is vectorised: no Python loop over rows, except for rows with soft evidence and
+    rows whose product underflows, which are computed one by one by the engine of
+    :func:`calfdx.diagnose`. With numba installed (``calfdx[fast]``) a compiled kernel is
+    used; its first call in a process compiles it (about a second).
 
     Examples
     --------
@@ -580,11 +683,14 @@ def diagnose_batch(
             f"Got {ignore_columns!r} instead."
         )
         raise InvalidOptionError(msg)
-    if _is_dask(cases):
+    if ignore_columns is not True and ignore_columns is not False:
+        hashable_names(ignore_columns, "ignore_columns")
+    if _is_dask_frame(cases):
         return _diagnose_dask(model, cases, threshold, ignore_columns)
     if not isinstance(cases, pd.DataFrame):
         msg = (
-            "cases must be a pandas (or dask) DataFrame with one column per finding. "
+            "cases must be a pandas (or dask) DataFrame with one column per finding"
+            f"{' (a dask Series is not)' if _is_dask(cases) else ''}. "
             f"Got {type(cases).__name__} instead."
         )
         raise EvidenceError(msg)
@@ -592,14 +698,17 @@ def diagnose_batch(
 
 
 def _diagnose_dask(
-    model: Model, cases: Any, threshold: float, ignore: Collection[str] | bool
-) -> Any:
+    model: Model, cases: dd.DataFrame, threshold: float, ignore: Collection[str] | bool
+) -> dd.DataFrame:
     _check_columns(cases.columns, dict(model.findings), ignore)
     empty = model._batch.score(
         np.empty((len(model.findings), 0), dtype=np.int8), model._dvt_index, threshold
     )
     meta = _output_frame(model, empty, cases._meta.index)
-    return cases.map_partitions(_score_partition, model, threshold, ignore, meta=meta)
+    scored: dd.DataFrame = cases.map_partitions(  # type: ignore[no-untyped-call]
+        _score_partition, model, threshold, ignore, meta=meta
+    )
+    return scored
 
 
 def _score_partition(

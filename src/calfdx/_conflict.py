@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import strict_json
+
 if TYPE_CHECKING:
     from ._model import Model
     from ._results import Diagnosis
@@ -72,16 +74,18 @@ class Conflict:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "is_conflict": self.is_conflict,
-            "log_evidence": self.log_evidence,
-            "log_best_fit": self.log_best_fit,
-            "percentile": self.percentile,
-            "conflict_measure": self.conflict_measure,
-            "draws": self.draws,
-            "message": self.message,
-        }
+        """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
+        return strict_json(
+            {
+                "is_conflict": self.is_conflict,
+                "log_evidence": self.log_evidence,
+                "log_best_fit": self.log_best_fit,
+                "percentile": self.percentile,
+                "conflict_measure": self.conflict_measure,
+                "draws": self.draws,
+                "message": self.message,
+            }
+        )
 
 
 def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SEED) -> Conflict:

@@ -17,23 +17,41 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
+from ._checks import text, unit_probability
 from ._exceptions import InvalidOptionError
 from ._tables import Tables, cause_index
 
 __all__ = ["edit_likelihood", "edit_prior", "write_tables"]
 
-#: Digits kept for an edited or renormalised number.
-_DIGITS: Final = 12
+#: Significant digits kept for a rescaled number (the edited number itself is kept exactly).
+_DIGITS: Final = 15
 
 Rows = list[dict[str, str]]
 
 
+def _plain(text: str) -> str:
+    """Return a number written by Python (maybe ``1e-13``) as a plain decimal, exactly."""
+    if "e" not in text and "E" not in text:
+        return text
+    plain = format(Decimal(text), "f")
+    return plain.rstrip("0").rstrip(".") if "." in plain else plain
+
+
+def exact_number(value: float) -> str:
+    """Return ``value`` as the shortest plain decimal that reads back as the same float."""
+    return _plain(repr(float(value)))
+
+
 def _number(value: float) -> str:
-    text = format(value, f".{_DIGITS}g")
-    return text if "e" not in text else format(value, f".{_DIGITS}f").rstrip("0")
+    """Return a computed number rounded to 15 significant digits, as a plain decimal.
+
+    Relative rounding: 1e-13 stays 1e-13 (written ``0.0000000000001``), never 0.
+    """
+    return _plain(format(value, f".{_DIGITS}g"))
 
 
 def _rewrite(data: bytes, change: Callable[[Rows], object]) -> bytes:
@@ -50,14 +68,8 @@ def _rewrite(data: bytes, change: Callable[[Rows], object]) -> bytes:
 
 
 def _check_probability(value: object, name: str) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        msg = f"{name} must be a probability in [0, 1]. Got {value!r} instead."
-        raise InvalidOptionError(msg)
-    return float(value)
+    # Strictly between 0 and 1: the tables refuse 0 and 1 (rule 2 of priors/README.md).
+    return unit_probability(value, name, open_interval=True)
 
 
 def _renormalise(rows: Rows, target: int, value: float, what: str) -> None:
@@ -78,7 +90,7 @@ def _renormalise(rows: Rows, target: int, value: float, what: str) -> None:
         + (f" {edited['source_id']}" if edited["source_id"] else "")
         + (f": {edited['reasoning']}" if edited["reasoning"] else "")
     )
-    edited["probability"] = _number(value)
+    edited["probability"] = exact_number(value)
     edited["reasoning"] = f"Edited in calfdx from {old:g} to {value:g} (was {original})"
     edited["source_type"] = "expert_estimate"
     for row in others:
@@ -91,6 +103,14 @@ def _renormalise(rows: Rows, target: int, value: float, what: str) -> None:
         largest = max(others, key=lambda row: float(row["probability"]))
         residual = 1.0 - value - sum(float(row["probability"]) for row in others)
         largest["probability"] = _number(float(largest["probability"]) + residual)
+    vanished = [row for row in others if not float(row["probability"]) > 0.0]
+    if vanished:
+        msg = (
+            f"Cannot set {what} to {value!r}: rescaling the other entries of its distribution "
+            f"would make {len(vanished)} of them 0, which the tables refuse (rule 2 of "
+            "priors/README.md). Choose a value further from 1."
+        )
+        raise InvalidOptionError(msg)
 
 
 def edit_prior(tables: Tables, cause: str, value: float) -> dict[str, bytes]:
@@ -113,6 +133,8 @@ def edit_likelihood(
 ) -> dict[str, bytes]:
     """Return new table files with P(finding = state | cause) = value."""
     vocabulary = {f.id: f for f in tables.findings}
+    text(finding, "finding")
+    text(state, "state")
     if finding not in vocabulary:
         msg = f"Unknown finding {finding!r}. Known findings: {', '.join(vocabulary)}."
         raise InvalidOptionError(msg)
@@ -140,9 +162,10 @@ def write_tables(tables: Tables, folder: str | Path) -> Path:
     target = Path(folder)
     try:
         target.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        msg = f"Cannot create the folder {str(target)!r}: {error}"
-        raise InvalidOptionError(msg) from error
-    for name, data in tables.files.items():
-        (target / name).write_bytes(data)
+        for name, data in tables.files.items():
+            (target / name).write_bytes(data)
+    except OSError as error:  # no permission, a full disk, a name too long...
+        reason = error.strerror or type(error).__name__
+        msg = f"Cannot write the tables to the folder {str(target)[:200]!r}: {reason}."
+        raise InvalidOptionError(msg) from None
     return target

@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import score_frame
+from ._checks import positive_count, strict_json
+from ._checks import seed as check_seed
 from ._exceptions import EvidenceError, InvalidOptionError
 from ._inference import check_threshold
 from ._tables import DVT
@@ -32,6 +34,8 @@ FloatArray = npt.NDArray[np.float64]
 #: Bins of P(DVT) for the calibration table.
 CALIBRATION_BINS: Final = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 CAUSE_COLUMN: Final = "cause"
+#: The most patients one call of simulate() draws (about 400 MB of findings).
+MAX_SIMULATED: Final = 10_000_000
 
 
 def simulate(
@@ -40,11 +44,15 @@ def simulate(
     """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
     import pandas as pd  # imported here: diagnosing needs no pandas
 
-    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-        msg = f"n must be a non-negative integer. Got {n!r} instead."
+    n = positive_count(n, "n", allow_zero=True)
+    if n > MAX_SIMULATED:
+        msg = (
+            f"n must be at most {MAX_SIMULATED:,} patients per call (memory). Got {n:,}; "
+            "simulate in several calls with different seeds instead."
+        )
         raise InvalidOptionError(msg)
     missing = check_threshold(missing, "missing")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed(seed))
     tables = model._tables
     causes = [c.id for c in tables.causes]
     cause_index = rng.choice(len(causes), size=n, p=tables.prior / tables.prior.sum())
@@ -169,26 +177,27 @@ class Evaluation:
         return plot_roc(self, ax)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary (NaN as None)."""
+        """Return a JSON-serialisable dictionary (NaN and infinities as None).
 
-        def clean(value: float) -> float | None:
-            return None if math.isnan(value) else value
-
-        return {
-            "n": self.n,
-            "top1_accuracy": self.top1_accuracy,
-            "top3_accuracy": self.top3_accuracy,
-            "log_loss": self.log_loss,
-            "brier": self.brier,
-            "dvt_auc": clean(self.dvt_auc),
-            "threshold": self.threshold,
-            "sensitivity": clean(self.sensitivity),
-            "specificity": clean(self.specificity),
-            "ppv": clean(self.ppv),
-            "npv": clean(self.npv),
-            "counts": dict(self.counts),
-            "calibration": self.calibration.reset_index().to_dict(orient="records"),
-        }
+        The calibration bins become text such as ``"(0.01, 0.02]"``.
+        """
+        return strict_json(
+            {
+                "n": self.n,
+                "top1_accuracy": self.top1_accuracy,
+                "top3_accuracy": self.top3_accuracy,
+                "log_loss": self.log_loss,
+                "brier": self.brier,
+                "dvt_auc": self.dvt_auc,
+                "threshold": self.threshold,
+                "sensitivity": self.sensitivity,
+                "specificity": self.specificity,
+                "ppv": self.ppv,
+                "npv": self.npv,
+                "counts": dict(self.counts),
+                "calibration": self.calibration.reset_index().to_dict(orient="records"),
+            }
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Return the scalar metrics as a one-column DataFrame."""
@@ -283,6 +292,9 @@ def evaluate(
     """
     import pandas as pd  # imported here: diagnosing needs no pandas
 
+    from ._model import resolve_model
+
+    model = resolve_model(model)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     findings, truth = _split(model, cases)
     scores = score_frame(model, findings, threshold, ())
@@ -353,6 +365,9 @@ def threshold_for_sensitivity(model: Model, cases: pd.DataFrame, sensitivity: fl
     >>> calfdx.evaluate(model, cases, dvt_threshold=t).sensitivity >= 0.98
     True
     """
+    from ._model import resolve_model
+
+    model = resolve_model(model)
     target = check_threshold(sensitivity, "sensitivity")
     if target <= 0:
         msg = "sensitivity must be greater than 0."

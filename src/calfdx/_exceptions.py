@@ -21,6 +21,7 @@ Messages say where the problem is, what was given and what is allowed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = [
     "CalfdxError",
@@ -34,6 +35,10 @@ __all__ = [
     "UnknownFindingError",
     "UnknownStateError",
 ]
+
+
+#: How many problems a TableError's message lists (all are in ``problems``, up to 1000).
+SHOWN_PROBLEMS: Final = 50
 
 
 class CalfdxError(Exception):
@@ -83,15 +88,28 @@ class TableError(CalfdxError, ValueError):
     source : str
         The folder the tables were read from.
     problems : sequence of TableProblem
-        Every problem found, in file and line order.
+        Every problem found, in file and line order (at most the first 1000 of them).
+    total : int, optional
+        How many problems were found, when more were found than ``problems`` holds.
+
+    The message lists the first :data:`SHOWN_PROBLEMS` problems and says how many more
+    there are, so that a file with a million broken rows gives a short message.
     """
 
-    def __init__(self, source: str, problems: list[TableProblem] | tuple[TableProblem, ...]):
+    def __init__(
+        self,
+        source: str,
+        problems: list[TableProblem] | tuple[TableProblem, ...],
+        total: int | None = None,
+    ):
         self.source = source
         self.problems: tuple[TableProblem, ...] = tuple(problems)
-        count = len(self.problems)
+        self.total: int = max(total or 0, len(self.problems))
+        count = self.total
         noun = "problem" if count == 1 else "problems"
-        lines = "\n".join(f"  - {problem}" for problem in self.problems)
+        lines = "\n".join(f"  - {problem}" for problem in self.problems[:SHOWN_PROBLEMS])
+        if count > SHOWN_PROBLEMS:
+            lines += f"\n  ... and {count - SHOWN_PROBLEMS} more (first {SHOWN_PROBLEMS} shown)"
         super().__init__(f"The tables in {source} have {count} {noun}:\n{lines}")
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import strict_json
 from ._exceptions import InvalidOptionError
 from ._tables import cause_index
 from ._triage import Outcome, outcome
@@ -61,6 +62,8 @@ class Contribution:
     ----------
     finding, state : str
         The finding and its state (``"soft"`` for soft evidence).
+    weights : Mapping[str, float] or None
+        For soft evidence, the probability given to each state; None for a hard finding.
     cause : str
         The cause explained.
     likelihood_ratio : float
@@ -77,27 +80,43 @@ class Contribution:
     likelihood_ratio: float
     weight: float
     effect: Effect
+    weights: Mapping[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "finding": self.finding,
-            "state": self.state,
-            "cause": self.cause,
-            "likelihood_ratio": self.likelihood_ratio,
-            "weight": self.weight,
-            "effect": self.effect,
-        }
+        """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
+        return strict_json(
+            {
+                "finding": self.finding,
+                "state": self.state,
+                "cause": self.cause,
+                "likelihood_ratio": self.likelihood_ratio,
+                "weight": self.weight,
+                "effect": self.effect,
+                "weights": None if self.weights is None else dict(self.weights),
+            }
+        )
+
+    @property
+    def given(self) -> str:
+        """The finding as given: ``swelling = yes``, or ``swelling = soft (yes 0.7, no 0.3)``."""
+        if self.weights is None:
+            return f"{self.finding} = {self.state}"
+        return f"{self.finding} = soft ({soft_text(self.weights)})"
 
     def sentence(self, label: str) -> str:
         """Render the record as a sentence, e.g. ``swelling = yes makes DVT 1.4× more likely``."""
         ratio = self.likelihood_ratio
         if self.effect == "neutral":
-            return f"{self.finding} = {self.state} hardly changes {label} ({ratio:.2f}×)"
+            return f"{self.given} hardly changes {label} ({ratio:.2f}×)"
         if ratio >= 1:
-            return f"{self.finding} = {self.state} makes {label} {ratio:.1f}× more likely"
+            return f"{self.given} makes {label} {ratio:.1f}× more likely"
         inverse = math.inf if ratio == 0 else 1 / ratio
-        return f"{self.finding} = {self.state} makes {label} {inverse:.1f}× less likely"
+        return f"{self.given} makes {label} {inverse:.1f}× less likely"
+
+
+def soft_text(weights: Mapping[str, float]) -> str:
+    """Return soft evidence as text, e.g. ``yes 0.7, no 0.3`` (rounded for display)."""
+    return ", ".join(f"{state} {weight:.3g}" for state, weight in weights.items())
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -174,18 +193,20 @@ class Explanation:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "cause": self.cause,
-            "label": self.label,
-            "prior_probability": self.prior_probability,
-            "posterior_probability": self.posterior_probability,
-            "prior_log_odds": self.prior_log_odds,
-            "posterior_log_odds": self.posterior_log_odds,
-            "records": [r.to_dict() for r in self.records],
-            "unobserved": list(self.unobserved),
-            "order": list(self.order),
-        }
+        """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
+        return strict_json(
+            {
+                "cause": self.cause,
+                "label": self.label,
+                "prior_probability": self.prior_probability,
+                "posterior_probability": self.posterior_probability,
+                "prior_log_odds": self.prior_log_odds,
+                "posterior_log_odds": self.posterior_log_odds,
+                "records": [r.to_dict() for r in self.records],
+                "unobserved": list(self.unobserved),
+                "order": list(self.order),
+            }
+        )
 
     def lines(self) -> list[str]:
         """Return the explanation as lines of text."""
@@ -215,7 +236,8 @@ class Explanation:
 
     def _repr_html_(self) -> str:
         rows = "".join(
-            f"<tr><td>{html.escape(r.finding)}</td><td>{html.escape(r.state)}</td>"
+            f"<tr><td>{html.escape(r.finding)}</td><td>"
+            f"{html.escape(r.state if r.weights is None else soft_text(r.weights))}</td>"
             f"<td style='text-align:right'>{r.likelihood_ratio:.2f}</td>"
             f"<td style='text-align:right'>{r.weight:+.2f}</td><td>{r.effect}</td></tr>"
             for r in self.records
@@ -257,7 +279,12 @@ def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
             effect: Effect = "neutral"
         else:
             effect = "supporting" if ratio > 1 else "against"
-        records.append(Contribution(finding, state, cause, ratio, weight, effect))
+        soft = (
+            dict(zip(model.findings[finding].states, weights.tolist(), strict=True))
+            if finding in result.soft_findings
+            else None
+        )
+        records.append(Contribution(finding, state, cause, ratio, weight, effect, soft))
         current = current * vector
         total = current.sum()
         if total > 0:
@@ -375,7 +402,9 @@ class QuestionRanking:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""
-        return {"rank_by": self.rank_by, "suggestions": [s.to_dict() for s in self.suggestions]}
+        return strict_json(
+            {"rank_by": self.rank_by, "suggestions": [s.to_dict() for s in self.suggestions]}
+        )
 
     def __str__(self) -> str:
         lines = ["Next questions:"]
@@ -462,7 +491,7 @@ def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> 
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         msg = f"k must be a positive integer. Got {k!r} instead."
         raise InvalidOptionError(msg)
-    if rank_by not in _RANKINGS:
+    if not isinstance(rank_by, str) or rank_by not in _RANKINGS:
         msg = f"rank_by must be 'decision', 'information' or 'triage'. Got {rank_by!r} instead."
         raise InvalidOptionError(msg)
     if rank_by == "triage" and model._tables.triage is None:

@@ -27,11 +27,12 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import as_float, unit_probability
+from ._checks import describe as _describe
 from ._exceptions import (
     DuplicateFindingError,
     EvidenceError,
     ImpossibleEvidenceError,
-    InvalidOptionError,
     UnknownFindingError,
     UnknownStateError,
 )
@@ -48,8 +49,9 @@ __all__ = [
     "normalize_evidence",
 ]
 
-#: A finding value: a state name; True/False or a probability of yes for yes/no findings;
-#: a mapping of state to probability (soft evidence); or None for unknown.
+#: A finding value: a state name; for yes/no findings also True/False, 1/0 (hard answers) or a
+#: probability of yes strictly between 0 and 1 (soft evidence); a mapping of state to
+#: probability (soft evidence); or None, NaN, NaT or "unknown" for unknown.
 FindingValue = str | bool | float | Mapping[str, float] | None
 #: The string that marks a finding as explicitly unknown (marginalised).
 UNKNOWN: Final = "unknown"
@@ -62,17 +64,15 @@ FloatArray = npt.NDArray[np.float64]
 
 
 def is_missing(value: object) -> bool:
-    """Return whether a finding value means unknown: None, NaN or pandas' NA."""
+    """Return whether a finding value means unknown: None, NaN (any float type) or NA/NaT."""
     if value is None:
         return True
-    if isinstance(value, float):
+    if isinstance(value, float | np.floating):
         return math.isnan(value)
-    pandas = sys.modules.get("pandas")  # a value can only be pd.NA if pandas is loaded
-    return pandas is not None and value is pandas.NA
-
-
-def _describe(value: object) -> str:
-    return f"{value!r} (of type {type(value).__name__})"
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    pandas = sys.modules.get("pandas")  # a value can only be pd.NA or pd.NaT if pandas is loaded
+    return pandas is not None and (value is pandas.NA or value is pandas.NaT)
 
 
 #: Soft evidence: one likelihood weight per state of the finding, in state order.
@@ -89,27 +89,23 @@ def _soft_of(finding: Finding, value: object) -> tuple[Soft | None, str | None]:
                 f"Allowed states: {list(finding.states)}."
             )
         weights = [value.get(state, 0.0) for state in finding.states]
-    elif finding.is_yes_no:
+    elif finding.is_yes_no and (p_yes := as_float(value)) is not None:
         yes_first = finding.states.index("yes") == 0
-        weights = [value, 1.0 - value] if yes_first else [1.0 - value, value]  # type: ignore[operator]
+        weights = [p_yes, 1.0 - p_yes] if yes_first else [1.0 - p_yes, p_yes]
     else:
         return None, (
             f"Finding {finding.id!r} has more than yes/no; give soft evidence as a mapping of "
             f"state to probability, e.g. {{{finding.states[0]!r}: 0.7, "
             f"{finding.states[1]!r}: 0.3}}. Got {_describe(value)} instead."
         )
-    ok = all(
-        isinstance(w, int | float | np.integer | np.floating)
-        and not isinstance(w, bool | np.bool_)
-        and 0.0 <= float(w) <= 1.0
-        for w in weights
-    )
-    if not ok or abs(sum(float(w) for w in weights) - 1.0) > 1e-6:
+    numbers = [as_float(w) for w in weights]
+    checked = [w for w in numbers if w is not None and 0.0 <= w <= 1.0]
+    if len(checked) != len(weights) or abs(sum(checked) - 1.0) > 1e-6:
         return None, (
             f"Soft evidence for finding {finding.id!r} must be probabilities in [0, 1] that "
             f"sum to 1 over the states {list(finding.states)}. Got {_describe(value)} instead."
         )
-    return tuple(float(w) for w in weights), None
+    return tuple(checked), None
 
 
 def _state_of(finding: Finding, value: object) -> tuple[str | Soft | None, str | None]:
@@ -137,15 +133,40 @@ def _state_of(finding: Finding, value: object) -> tuple[str | Soft | None, str |
             f"Unknown state {value!r} for finding {finding.id!r}.{hint} "
             f"Allowed states: {list(finding.states)}."
         )
-    if isinstance(value, Mapping) or (
-        finding.is_yes_no and isinstance(value, int | float | np.integer | np.floating)
-    ):
+    if finding.is_yes_no and isinstance(value, int | float | np.integer | np.floating):
+        return _yes_no_number(finding, value)
+    if isinstance(value, Mapping):
         return _soft_of(finding, value)
-    extra = ", True/False or a probability of yes" if finding.is_yes_no else ""
+    extra = (
+        ", True/False, 1/0 or a probability of yes strictly between 0 and 1"
+        if finding.is_yes_no
+        else ""
+    )
     return None, (
         f"Finding {finding.id!r} expects one of the states {list(finding.states)}{extra}, "
         f"a mapping of state to probability, or None for unknown. Got {_describe(value)} "
         "instead."
+    )
+
+
+def _yes_no_number(finding: Finding, value: object) -> tuple[str | Soft | None, str | None]:
+    """Read a number given for a yes/no finding: 1 and 0 are hard answers, (0, 1) is soft.
+
+    Integers (Python or numpy) and floats equal to 1 or 0 mean ``"yes"`` or ``"no"``, as in
+    pandas and EHR exports; a float strictly between 0 and 1 is the probability of yes (soft
+    evidence). Anything else is a problem.
+    """
+    number = as_float(value)
+    if number == 1.0:
+        return "yes", None
+    if number == 0.0:
+        return "no", None
+    if isinstance(value, float | np.floating) and number is not None and 0.0 < number < 1.0:
+        return _soft_of(finding, number)
+    return None, (
+        f"Finding {finding.id!r} takes 'yes'/'no', True/False or 1/0 as an answer, or a "
+        "probability of yes strictly between 0 and 1 as soft evidence. Got "
+        f"{_describe(value)} instead."
     )
 
 
@@ -229,14 +250,7 @@ def normalize_evidence(
 
 def check_threshold(value: object, name: str = "dvt_threshold") -> float:
     """Return ``value`` as a float if it is a real number in [0, 1]; raise otherwise."""
-    if (
-        isinstance(value, bool | np.bool_)
-        or not isinstance(value, int | float | np.integer | np.floating)
-        or not 0.0 <= float(value) <= 1.0
-    ):
-        msg = f"{name} must be a number in [0, 1]. Got {_describe(value)} instead."
-        raise InvalidOptionError(msg)
-    return float(value)
+    return unit_probability(value, name)
 
 
 # --------------------------------------------------------------------------------------------

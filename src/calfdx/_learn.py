@@ -26,9 +26,10 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import encode_cases
+from ._checks import describe, pseudo_count
 from ._edit import _number, _rewrite
 from ._evaluate import _split
-from ._exceptions import InvalidOptionError
+from ._exceptions import EvidenceError, InvalidOptionError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,16 +68,23 @@ def fit(
     update_prior: bool = True,
 ) -> dict[str, bytes]:
     """Return table files updated with labelled cases; see :meth:`Model.fit`."""
-    if prior_strength is not None and (
-        isinstance(prior_strength, bool)
-        or not isinstance(prior_strength, int | float)
-        or not prior_strength > 0
-    ):
-        msg = f"prior_strength must be a positive number. Got {prior_strength!r} instead."
+    if prior_strength is not None:
+        # The fitted rows' ess (prior_strength + the counts) must load back: same range.
+        prior_strength = pseudo_count(prior_strength, "prior_strength")
+    if not isinstance(update_prior, bool | np.bool_):
+        msg = f"update_prior must be True or False. Got {describe(update_prior)} instead."
         raise InvalidOptionError(msg)
     tables = model._tables
     findings_frame, truth = _split(model, cases)
-    codes = encode_cases(findings_frame, dict(model.findings), ())  # (findings, n), -1 unknown
+    codes, soft = encode_cases(findings_frame, dict(model.findings), ())  # -1: unknown
+    if soft:
+        rows = sorted(soft)[:5]
+        msg = (
+            f"fit counts answers, so it needs hard findings; {len(soft)} rows of cases hold "
+            f"soft evidence (positions {rows}{', ...' if len(soft) > 5 else ''}). Give their "
+            "states, or NaN where the answer is not known."
+        )
+        raise EvidenceError(msg)
     n_causes = len(tables.causes)
     n = len(truth)
     causes = [c.id for c in tables.causes]

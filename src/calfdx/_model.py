@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from ._batch import BatchTables
+from ._checks import output_path, text
 from ._edit import edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
 from ._exceptions import InvalidOptionError
@@ -129,6 +130,19 @@ class Model:
         msg = f"Model is immutable; cannot delete {name!r}."
         raise AttributeError(msg)
 
+    def __eq__(self, other: object) -> bool:
+        # Models built from the same table files, setting and threshold are equal (also
+        # after a pickle round trip); the folder they were read from does not matter.
+        if not isinstance(other, Model):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[str, str, float]:
+        return (self._tables.content_hash, self._tables.setting, self._dvt_threshold)
+
     def __reduce__(self) -> tuple[Any, tuple[Tables, float]]:
         # Pickle the validated tables and the threshold; the engine is rebuilt on load.
         return (_restore_model, (self._tables, self._dvt_threshold))
@@ -216,9 +230,11 @@ class Model:
         Parameters
         ----------
         findings : Mapping[str, str | bool | None], optional
-            Finding id → state. Yes/no findings also take ``True``/``False``; ``None``, NaN
-            or ``"unknown"`` mean unknown. A finding not given is unknown and marginalised,
-            never taken as absent.
+            Finding id → state. Yes/no findings also take ``True``/``False`` and ``1``/``0``
+            (answers) or a probability of yes strictly between 0 and 1 (soft evidence); any
+            finding takes a mapping of state to probability (soft evidence). ``None``, NaN,
+            NaT or ``"unknown"`` mean unknown. A finding not given is unknown and
+            marginalised, never taken as absent.
         dvt_threshold : float, optional
             The alert threshold in [0, 1]; default: the model's (see
             :data:`calfdx.DEFAULT_DVT_THRESHOLD`).
@@ -263,6 +279,7 @@ class Model:
         rows = engine.fast_rows(findings, more_findings)
         soft: dict[str, Soft] = {}
         if rows is None:
+            _check_model_options(more_findings, self._findings)
             checked = normalize_evidence(self._findings, findings, more_findings)
             rows, soft = engine.rows(checked.hard), checked.soft
         evidence = engine.evidence(rows)
@@ -448,11 +465,16 @@ class Model:
         >>> calfdx.load_model().with_setting("primary_care").setting
         'primary_care'
         """
-        return self._rebuilt(self._tables.files, setting, edited=False)
+        return self._rebuilt(self._tables.files, text(setting, "setting"), edited=False)
 
     def likelihood(self, finding: str, cause: str) -> dict[str, float]:
         """Return P(finding = state | cause) for every state of ``finding``."""
-        if finding not in self._findings or cause not in self._labels:
+        if (
+            not isinstance(finding, str)
+            or not isinstance(cause, str)
+            or finding not in self._findings
+            or cause not in self._labels
+        ):
             msg = f"Unknown finding {finding!r} or cause {cause!r}."
             raise InvalidOptionError(msg)
         column = self._tables.likelihood[finding][:, self._cause_ids.index(cause)]
@@ -601,7 +623,7 @@ class Model:
         >>> again.content_hash == model.content_hash
         True
         """
-        return write_tables(self._tables, folder)
+        return write_tables(self._tables, output_path(folder, "folder"))
 
     def _rebuilt(self, files: Mapping[str, bytes], setting: str, edited: bool = True) -> Model:
         source = (
@@ -626,7 +648,7 @@ class Model:
         ...     path.stat().st_size > 10_000
         True
         """
-        return write_network(self._tables, path)
+        return write_network(self._tables, output_path(path, "path"))
 
     def to_pgmpy(self) -> DiscreteBayesianNetwork:
         """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.
@@ -644,6 +666,24 @@ class Model:
         ['active_cancer', 'age', 'alternative_diagnosis_likely']
         """
         return build_network(self._tables)
+
+
+#: Options of load_model() that a caller may pass to diagnose() by mistake.
+_MODEL_OPTIONS: Final = ("setting", "path", "priors")
+
+
+def _check_model_options(
+    keywords: Mapping[str, object], vocabulary: Mapping[str, Finding]
+) -> None:
+    """Raise when a keyword is a load_model() option rather than a finding."""
+    options = [name for name in _MODEL_OPTIONS if name in keywords and name not in vocabulary]
+    if options:
+        msg = (
+            f"diagnose() has no option {options[0]!r}: it belongs to the model. Use "
+            f"calfdx.load_model({options[0]}=...) and call model.diagnose(...), or pass "
+            "model=calfdx.load_model(...) to calfdx.diagnose()."
+        )
+        raise InvalidOptionError(msg)
 
 
 def _restore_model(tables: Tables, dvt_threshold: float) -> Model:
@@ -714,9 +754,7 @@ def load_model(
     ('primary_care', 23, True)
     """
     threshold = check_threshold(dvt_threshold)
-    if not isinstance(setting, str):
-        msg = f"setting must be a string. Got {setting!r} instead."
-        raise InvalidOptionError(msg)
+    text(setting, "setting")
     if path is None:
         return _shipped(setting, threshold)
     return Model(read_tables(path, setting=setting), dvt_threshold=threshold)
@@ -738,8 +776,11 @@ def diagnose(
     ----------
     findings : Mapping[str, str | bool | None], optional
         Finding id → state (see :func:`findings` for the vocabulary). Yes/no findings also
-        take ``True``/``False``; ``None``, NaN or ``"unknown"`` mean unknown. A finding not
-        given is unknown and marginalised, never taken as absent.
+        take ``True``/``False`` and ``1``/``0`` (answers) or a probability of yes strictly
+        between 0 and 1 (soft evidence); any finding takes a mapping of state to probability
+        (soft evidence). ``None``, NaN, NaT or ``"unknown"`` mean unknown. A finding not
+        given is unknown and marginalised, never taken as absent. Red flags and the Wells
+        score count answers only, and say which soft evidence they did not count.
     model : Model, optional
         The model to use; default: the tables shipped with calfdx.
     dvt_threshold : float, optional
@@ -800,4 +841,4 @@ def findings(model: Model | None = None) -> Mapping[str, Finding]:
     >>> vocabulary["exertion"].states
     ('during', 'after', 'unrelated')
     """
-    return (model or load_model()).findings
+    return resolve_model(model).findings

@@ -72,9 +72,13 @@ def write_network(tables: Tables, path: str | Path) -> Path:
         )
         raise InvalidOptionError(msg)
     network = build_network(tables)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".bif":
-        BIFWriter(network).write(str(target))
-    else:
-        XMLBIFWriter(network).write(str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if suffix == ".bif":
+            BIFWriter(network).write(str(target))
+        else:
+            XMLBIFWriter(network).write(str(target))
+    except OSError as error:  # no permission, a full disk, a name too long...
+        msg = f"Cannot write {str(target)[:200]!r}: {error.strerror or type(error).__name__}."
+        raise InvalidOptionError(msg) from None
     return target

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from ._checks import strict_json
 from ._conflict import Conflict, conflict
 from ._exceptions import InvalidOptionError
-from ._explain import Explanation, QuestionRanking, explain, next_questions
+from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
 from ._tables import RedFlag
-from ._triage import Triage, fired_red_flags, triage
+from ._triage import Triage, fired_red_flags, triage, unchecked_red_flags
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,6 +97,22 @@ class Diagnosis:
     tables_hash: str
     calfdx_version: str
     model: Model = field(compare=False)
+
+    def __hash__(self) -> int:
+        # Frozen, so hashable: over the compared fields (the mappings as item tuples).
+        return hash(
+            (
+                tuple(self.posterior.items()),
+                self.dvt_probability,
+                self.dvt_alert,
+                self.dvt_threshold,
+                tuple(self.findings.items()),
+                tuple(self.soft_findings.items()),
+                self.setting,
+                self.tables_hash,
+                self.calfdx_version,
+            )
+        )
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         # Mapping proxies do not pickle: rebuild from plain dictionaries.
@@ -196,7 +213,9 @@ class Diagnosis:
 
         if any(item.finding not in self.model.findings for item in WELLS_ITEMS):
             return None  # tables without the Wells items
-        score = wells_score(dict(self.findings), model=self.model, network=False)
+        score = wells_score(
+            {**self.findings, **self._soft_mappings()}, model=self.model, network=False
+        )
         return score.compared_with(self.dvt_probability) if score.tier is not None else None
 
     @property
@@ -204,9 +223,40 @@ class Diagnosis:
         """Red flags whose condition holds: findings that demand urgent care on their own.
 
         Empty when none holds (or the tables have no ``red_flags.csv``). Only hard findings
-        count; soft evidence never fires a flag.
+        count; soft evidence never fires a flag: see :attr:`red_flags_not_checked`.
         """
         return fired_red_flags(self.model, self.findings)
+
+    @property
+    def red_flags_not_checked(self) -> tuple[RedFlag, ...]:
+        """Red flags that could fire but were not checked, because of soft evidence.
+
+        Every term of their condition holds or names a finding given only as soft evidence.
+        Soft evidence is not counted by red flags: answer those findings yes or no to check
+        the flag. Shown in ``print(result)`` and ``to_dict()``.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> result = calfdx.diagnose(trauma="yes", pain_on_passive_stretch=0.9)
+        >>> result.red_flags, [flag.id for flag in result.red_flags_not_checked]
+        ((), ['acs_after_injury'])
+        """
+        return unchecked_red_flags(self.model, self.findings, self.soft_findings)
+
+    def _soft_mappings(self) -> dict[str, dict[str, float]]:
+        """Return the soft findings as finding → state → weight."""
+        vocabulary = self.model.findings
+        return {
+            name: dict(zip(vocabulary[name].states, weights, strict=True))
+            for name, weights in self.soft_findings.items()
+        }
+
+    def _given(self) -> str:
+        """Return the findings used, as text: hard ones, then soft ones with their weights."""
+        hard = [f"{f}={s}" for f, s in self.findings.items()]
+        soft = [f"{f}~({soft_text(w)})" for f, w in self._soft_mappings().items()]
+        return ", ".join([*hard, *soft]) or "none"
 
     @property
     def triage(self) -> Triage | None:
@@ -370,6 +420,9 @@ class Diagnosis:
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary of the result (numbers unrounded).
 
+        Strict JSON: plain Python types, and no NaN or infinity (``json.dumps(...,
+        allow_nan=False)`` works). Soft findings map each state to its probability.
+
         Examples
         --------
         >>> import json, calfdx
@@ -379,35 +432,38 @@ class Diagnosis:
         (True, ['alert_message', 'calfdx_version', 'differential'])
         """
         codes = {cause.id: cause.codes for cause in self.model.causes}
-        return {
-            "top_cause": self.top_cause,
-            "posterior": dict(self.posterior),
-            "differential": [
-                {
-                    "cause": cause,
-                    "label": self.labels[cause],
-                    "urgency": self.urgency[cause],
-                    "probability": p,
-                    "codes": codes.get(cause, {}),
-                }
-                for cause, p in self.posterior.items()
-            ],
-            "dvt_probability": self.dvt_probability,
-            "dvt_alert": self.dvt_alert,
-            "dvt_threshold": self.dvt_threshold,
-            "alert_message": self.alert_message,
-            "triage": None if self.triage is None else self.triage.to_dict(),
-            "red_flags": [flag.to_dict() for flag in self.red_flags],
-            "conflict": self.conflict.to_dict(),
-            "wells": None if self.wells is None else self.wells.to_dict(),
-            "findings": dict(self.findings),
-            "soft_findings": {name: list(w) for name, w in self.soft_findings.items()},
-            "unobserved": list(self.unobserved),
-            "setting": self.setting,
-            "tables_hash": self.tables_hash,
-            "calfdx_version": self.calfdx_version,
-            "disclaimer": DISCLAIMER,
-        }
+        return strict_json(
+            {
+                "top_cause": self.top_cause,
+                "posterior": dict(self.posterior),
+                "differential": [
+                    {
+                        "cause": cause,
+                        "label": self.labels[cause],
+                        "urgency": self.urgency[cause],
+                        "probability": p,
+                        "codes": codes.get(cause, {}),
+                    }
+                    for cause, p in self.posterior.items()
+                ],
+                "dvt_probability": self.dvt_probability,
+                "dvt_alert": self.dvt_alert,
+                "dvt_threshold": self.dvt_threshold,
+                "alert_message": self.alert_message,
+                "triage": None if self.triage is None else self.triage.to_dict(),
+                "red_flags": [flag.to_dict() for flag in self.red_flags],
+                "red_flags_not_checked": [flag.to_dict() for flag in self.red_flags_not_checked],
+                "conflict": self.conflict.to_dict(),
+                "wells": None if self.wells is None else self.wells.to_dict(),
+                "findings": dict(self.findings),
+                "soft_findings": self._soft_mappings(),
+                "unobserved": list(self.unobserved),
+                "setting": self.setting,
+                "tables_hash": self.tables_hash,
+                "calfdx_version": self.calfdx_version,
+                "disclaimer": DISCLAIMER,
+            }
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """Return the differential as a DataFrame indexed by cause, most probable first.
@@ -467,13 +523,23 @@ class Diagnosis:
         lines.append(self.alert_message)
         for flag in self.red_flags:
             lines.append(f"RED FLAG ({flag.level}): {flag.message}")
+        for flag in self.red_flags_not_checked:
+            soft = [f for f, _ in flag.condition if f in self.soft_findings]
+            lines.append(
+                f"RED FLAG NOT CHECKED ({flag.level}, {flag.id}): {', '.join(soft)} given as "
+                "soft evidence, which red flags do not count; answer yes or no to check it."
+            )
         if self.triage is not None:
             lines.append(str(self.triage))
         wells = self.wells
         if wells is not None:
             lines.append(str(wells))
-        given = ", ".join(f"{f}={s}" for f, s in self.findings.items()) or "none"
-        lines.append(f"Findings: {given}")
+        lines.append(f"Findings: {self._given()}")
+        if self.soft_findings:
+            lines.append(
+                "Soft evidence enters the posterior, but red flags and the Wells score do not "
+                f"count it: {', '.join(self.soft_findings)}."
+            )
         lines.append(f"Unobserved (marginalised): {len(self.unobserved)} findings")
         return "\n".join(lines)
 
@@ -492,7 +558,7 @@ class Diagnosis:
                 f"<td style='text-align:right'>{_percent(max(rest, 0.0))}</td></tr>"
             )
         colour = "#b00020" if self.dvt_alert else "#2e7d32"
-        given = ", ".join(f"{f}={s}" for f, s in self.findings.items()) or "none"
+        given = self._given()
         return (
             "<div class='calfdx-diagnosis'>"
             f"<p><b>calfdx differential</b> (setting: {html.escape(self.setting)})</p>"

@@ -16,6 +16,7 @@ import csv
 import hashlib
 import io
 import math
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import ESS_RANGE, describe, text
 from ._exceptions import InvalidOptionError, TableError, TableProblem
 
 if TYPE_CHECKING:
@@ -165,6 +167,27 @@ _STATE = re.compile(r"[a-z0-9][a-z0-9_]*")
 _RESERVED_FINDINGS: Final = frozenset({CAUSE_NODE, "model", "dvt_threshold", "findings"})
 
 FloatArray = npt.NDArray[np.float64]
+
+#: Problems kept in memory when checking a folder (the rest are only counted), so that a
+#: million broken rows cannot exhaust memory; TableError's message shows fewer still.
+MAX_PROBLEMS: Final = 1000
+#: A number in a table: ASCII digits with an optional sign, decimal point and exponent.
+#: Python's float() also takes "0.6_1", "nan", Arabic-Indic and full-width digits; the
+#: tables do not.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(text: str) -> float | None:
+    """Return the value of a number written in a table, or None when it is not one.
+
+    Examples
+    --------
+    >>> parse_number("0.045"), parse_number("4.5e-2"), parse_number("0.6_1"), parse_number("nan")
+    (0.045, 0.045, None, None)
+    """
+    if not _NUMBER.fullmatch(text):
+        return None
+    return float(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,9 +480,13 @@ class _Row:
 @dataclass(slots=True)
 class _Collector:
     problems: list[TableProblem] = field(default_factory=list)
+    #: Every problem found, including those beyond MAX_PROBLEMS that were not kept.
+    count: int = 0
 
     def add(self, file: str, line: int | None, column: str | None, message: str) -> None:
-        self.problems.append(TableProblem(file, line, column, message))
+        self.count += 1
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(TableProblem(file, line, column, message))
 
 
 def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
@@ -510,6 +537,10 @@ def _parse_csv(name: str, data: bytes, out: _Collector) -> list[_Row] | None:
                 )
                 continue
             values = {column: value.strip() for column, value in zip(header, fields, strict=True)}
+            nul = [column for column, value in values.items() if "\0" in value]
+            if nul:
+                out.add(name, line, nul[0], "the field holds a NUL byte (\\0); remove it.")
+                continue
             rows.append(_Row(line, {column: values[column] for column in (*expected, *optional)}))
     except csv.Error as error:
         out.add(name, reader.line_num, None, f"the file cannot be parsed as CSV ({error}).")
@@ -552,18 +583,23 @@ def _check_choice(
 
 def _parse_probability(name: str, row: _Row, out: _Collector) -> float | None:
     text = row.values["probability"]
-    try:
-        value = float(text)
-    except ValueError:
+    value = parse_number(text)
+    if value is None:
         shown = "an empty value" if not text else repr(text)
-        out.add(name, row.line, "probability", f"expected a number. Got {shown} instead.")
-        return None
-    if not math.isfinite(value) or not 0.0 <= value <= 1.0:
         out.add(
             name,
             row.line,
             "probability",
-            f"expected a probability in [0, 1]. Got {text} instead.",
+            f"expected a number (digits 0-9, e.g. 0.045). Got {shown} instead.",
+        )
+        return None
+    if not 0.0 < value < 1.0:
+        out.add(
+            name,
+            row.line,
+            "probability",
+            "expected a probability strictly between 0 and 1 (rule 2 of priors/README.md: "
+            f"use a floor such as 0.005 or 0.995, never 0 or 1). Got {text} instead.",
         )
         return None
     return value
@@ -575,12 +611,16 @@ def _parse_ess(name: str, row: _Row, out: _Collector) -> float:
     default = DEFAULT_ESS.get(row.values["source_type"], min(DEFAULT_ESS.values()))
     if not text:
         return default
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value <= 0:
-        out.add(name, row.line, "ess", f"expected a positive number (or empty). Got {text!r}.")
+    value = parse_number(text)
+    low, high = ESS_RANGE
+    if value is None or not low <= value <= high:
+        out.add(
+            name,
+            row.line,
+            "ess",
+            f"expected a number of patients from {low:g} to {high:g} (or empty for the "
+            f"default of its source_type). Got {text!r} instead.",
+        )
         return default
     return value
 
@@ -908,10 +948,7 @@ def _findings(
             ok = False
         cost = 1.0
         if row.values.get("cost"):
-            try:
-                cost = float(row.values["cost"])
-            except ValueError:
-                cost = math.nan
+            cost = parse_number(row.values["cost"]) or math.nan
             if not math.isfinite(cost) or cost <= 0:
                 out.add(
                     name,
@@ -955,14 +992,14 @@ def _priors(
         if cause in declared_causes and cause not in causes:
             broken.add(row.values["setting"])
             continue  # the cause's own row in causes.csv is broken and already reported
-        before = len(out.problems)
+        before = out.count
         ok = _check_identifier(name, row, "setting", "setting", out)
         if causes and cause not in causes:
             out.add(name, row.line, "cause", f"unknown cause {cause!r}; it is not in causes.csv.")
             ok = False
         value = _parse_probability(name, row, out)
         _check_provenance(name, row, sources, out)
-        if len(out.problems) > before:
+        if out.count > before:
             broken.add(row.values["setting"])
         key = (row.values["setting"], cause)
         if ok and not _duplicate(seen, key, name, row, out) and value is not None:
@@ -1008,7 +1045,7 @@ def _likelihoods(
         ):
             broken.add((finding, cause))
             continue  # its own row in findings.csv or causes.csv is broken and already reported
-        before = len(out.problems)
+        before = out.count
         ok = True
         if findings and finding not in findings:
             out.add(
@@ -1029,7 +1066,7 @@ def _likelihoods(
             ok = False
         value = _parse_probability(name, row, out)
         _check_provenance(name, row, sources, out)
-        if len(out.problems) > before:
+        if out.count > before:
             broken.add((finding, cause))
         duplicate = ok and _duplicate(seen, (finding, state, cause), name, row, out)
         if ok and not duplicate and value is not None:
@@ -1137,10 +1174,7 @@ def _triage(
     for row in rows:
         ok = _check_choice(name, row, "level", URGENCY_LEVELS, out)
         _check_provenance(name, row, sources, out)
-        try:
-            value: float | None = float(row.values["threshold"])
-        except ValueError:
-            value = None
+        value = parse_number(row.values["threshold"])
         if value is None or not 0.0 <= value <= 1.0:
             out.add(
                 name,
@@ -1332,15 +1366,25 @@ class _Content:
     # (setting, cause) -> ess; (finding, cause) -> ess (the smallest over the states)
     prior_ess: dict[tuple[str, str], float] = field(default_factory=dict)
     likelihood_ess: dict[tuple[str, str], float] = field(default_factory=dict)
+    #: How many problems were found (more than are kept when there are very many).
+    problem_count: int = 0
 
 
 def read_files(folder: Traversable) -> dict[str, bytes]:
     """Return the bytes of every table file present in ``folder`` (required and optional)."""
     files = {}
+    problems = []
     for name in _FILE_ORDER:
         entry = folder.joinpath(name)
-        if entry.is_file():
-            files[name] = entry.read_bytes()
+        try:
+            if entry.is_file():
+                files[name] = entry.read_bytes()
+        except OSError as error:  # unreadable (permissions), a path too long, an I/O error
+            reason = error.strerror or type(error).__name__
+            message = f"the file cannot be read ({reason})."
+            problems.append(TableProblem(name, None, None, message))
+    if problems:
+        raise TableError(str(folder), problems)
     return files
 
 
@@ -1417,6 +1461,7 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
         prior_ess,
         likelihood_ess,
     )
+    content.problem_count = out.count
     problems = sorted(
         out.problems,
         key=lambda p: (_FILE_ORDER.index(p.file), p.line if p.line is not None else 0),
@@ -1450,13 +1495,29 @@ def parse_targets(data: bytes, source: str, tables: Tables) -> tuple[Target, ...
 def _as_folder(path: str | Path | Traversable | None) -> Traversable:
     if path is None:
         return default_tables_dir()
-    if isinstance(path, str | Path):
+    if isinstance(path, str | os.PathLike) and not isinstance(path, bytes):
         folder = Path(path)
-        if not folder.is_dir():
-            msg = f"No folder of tables at {str(folder)!r}: it does not exist or is not a folder."
-            raise TableError(str(folder), [TableProblem(str(folder), None, None, msg)])
+        try:
+            is_folder = "\0" not in str(folder) and folder.is_dir()
+        except OSError as error:  # e.g. a name too long for the file system
+            is_folder = False
+            reason = f" ({error.strerror or type(error).__name__})"
+        else:
+            reason = ""
+        if not is_folder:
+            msg = (
+                f"No folder of tables at {str(folder)[:200]!r}{reason}: it does not exist, "
+                "is not a folder or cannot be read."
+            )
+            raise TableError(str(folder)[:200], [TableProblem(str(folder)[:200], None, None, msg)])
         return folder
-    return path
+    if isinstance(path, Traversable):
+        return path
+    msg = (
+        "path must be a folder of tables (a str, pathlib.Path or importlib Traversable), "
+        f"or None for the shipped tables. Got {describe(path)} instead."
+    )
+    raise InvalidOptionError(msg)
 
 
 def table_problems(path: str | Path | Traversable | None = None) -> tuple[TableProblem, ...]:
@@ -1474,9 +1535,10 @@ def table_problems(path: str | Path | Traversable | None = None) -> tuple[TableP
     """
     try:
         folder = _as_folder(path)
+        files = read_files(folder)
     except TableError as error:
         return error.problems
-    return tuple(_collect(read_files(folder), str(folder))[1])
+    return tuple(_collect(files, str(folder))[1])
 
 
 def read_tables(
@@ -1499,9 +1561,10 @@ def build_tables(
     files: Mapping[str, bytes], source: str, *, setting: str = DEFAULT_SETTING
 ) -> Tables:
     """Check and assemble tables from file contents (name → bytes); see :func:`read_tables`."""
+    text(setting, "setting")
     content, problems, digest = _collect(files, source)
     if problems:
-        raise TableError(source, problems)
+        raise TableError(source, problems, total=content.problem_count)
     causes, findings, priors = content.causes, content.findings, content.priors
     table, rows = content.likelihoods, content.rows
     if setting not in priors:

@@ -40,7 +40,14 @@ if TYPE_CHECKING:
     from ._model import Model
     from ._results import Diagnosis
 
-__all__ = ["Triage", "fired_red_flags", "outcome", "triage", "triage_level"]
+__all__ = [
+    "Triage",
+    "fired_red_flags",
+    "outcome",
+    "triage",
+    "triage_level",
+    "unchecked_red_flags",
+]
 
 #: The triage level and the levels not excluded (reached by the posterior without evidence).
 Outcome = tuple[Urgency, tuple[Urgency, ...]]
@@ -110,6 +117,24 @@ class Triage:
 def fired_red_flags(model: Model, findings: Mapping[str, str]) -> tuple[RedFlag, ...]:
     """Return the red flags whose condition holds for the (hard) findings, most urgent first."""
     flags = [flag for flag in model._tables.red_flags if flag.holds(findings)]
+    return tuple(sorted(flags, key=lambda flag: URGENCY_LEVELS.index(flag.level)))
+
+
+def unchecked_red_flags(
+    model: Model, findings: Mapping[str, str], soft: Mapping[str, object]
+) -> tuple[RedFlag, ...]:
+    """Return the red flags that soft evidence kept from being checked, most urgent first.
+
+    A flag is unchecked when every term of its condition holds or names a finding given
+    only as soft evidence (and at least one term does): had those findings been answered,
+    the flag could have fired. Soft evidence never fires a flag.
+    """
+    flags = [
+        flag
+        for flag in model._tables.red_flags
+        if any(finding in soft for finding, _ in flag.condition)
+        and all(findings.get(f) == s or f in soft for f, s in flag.condition)
+    ]
     return tuple(sorted(flags, key=lambda flag: URGENCY_LEVELS.index(flag.level)))
 
 

@@ -22,11 +22,13 @@ distribution over its states), and the posterior is computed for every draw.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import positive_count, strict_json
+from ._checks import seed as check_seed
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold, normalize_evidence
 from ._tables import cause_index
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 __all__ = ["PosteriorInterval", "plot_tornado", "posterior_interval", "sensitivity"]
 
 FloatArray = npt.NDArray[np.float64]
+#: The most tables posterior_interval draws in one call.
+MAX_DRAWS: Final = 200_000
 
 
 def _evidence_factors(
@@ -122,6 +126,9 @@ def sensitivity(
     """
     import pandas as pd  # imported here: diagnosing needs no pandas
 
+    from ._model import resolve_model
+
+    model = resolve_model(model)
     causes = list(model._engine.causes)
     t = cause_index(causes, target)
     hard, soft, posterior = _evidence_factors(model, findings)
@@ -280,14 +287,16 @@ class PosteriorInterval:
         return self.frame.copy()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "level": self.level,
-            "draws": self.draws,
-            "seed": self.seed,
-            "alert_probability": self.alert_probability,
-            "causes": self.frame.reset_index().to_dict(orient="records"),
-        }
+        """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
+        return strict_json(
+            {
+                "level": self.level,
+                "draws": self.draws,
+                "seed": self.seed,
+                "alert_probability": self.alert_probability,
+                "causes": self.frame.reset_index().to_dict(orient="records"),
+            }
+        )
 
 
 def posterior_interval(
@@ -303,9 +312,11 @@ def posterior_interval(
     import pandas as pd  # imported here: diagnosing needs no pandas
 
     level = check_threshold(level, "level")
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        msg = f"draws must be a positive integer. Got {draws!r} instead."
+    draws = positive_count(draws, "draws")
+    if draws > MAX_DRAWS:
+        msg = f"draws must be at most {MAX_DRAWS:,} (memory). Got {draws:,} instead."
         raise InvalidOptionError(msg)
+    seed = check_seed(seed)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     hard, soft, posterior = _evidence_factors(model, findings)
     tables = model._tables

@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from ._checks import strict_json
 from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, normalize_evidence
 
@@ -104,10 +105,12 @@ class WellsScore:
         Points of the items given.
     points_range : tuple of int
         The lowest and highest total the missing items could give.
-    counted : tuple of (item, points)
-        Each item given and the points it scored (0 when absent).
+    counted : tuple of (finding, points)
+        Each item given, by the finding that answers it, and the points it scored (0 when
+        absent).
     missing : tuple of str
-        Items not given (their findings unknown): never taken as absent.
+        The findings of the items not given (unknown, or given only as soft evidence):
+        never taken as absent. These are the names :func:`wells_score` takes.
     tier : {"low", "moderate", "high"} or None
         The three-level tier, when every completion of the missing items gives the same.
     prevalence, prevalence_ci : float, tuple of float, or None
@@ -120,6 +123,9 @@ class WellsScore:
         Odds of the network's P(DVT) over the odds of the tier prevalence.
     discordant : bool or None
         ``odds_ratio >= 4`` or ``<= 1/4``: the two place the patient about a tier apart.
+    not_counted : tuple of str
+        Findings of Wells items given only as soft evidence: the rule needs a yes or a no,
+        so they were not counted (they are also in ``missing``).
     """
 
     points: int
@@ -135,6 +141,7 @@ class WellsScore:
     discordant: bool | None
     version: str = VERSION
     prevalence_source: str = PREVALENCE_SOURCE
+    not_counted: tuple[str, ...] = ()
 
     def compared_with(self, dvt_probability: float) -> WellsScore:
         """Return this score with the discordance against a network P(DVT) filled in."""
@@ -155,23 +162,26 @@ class WellsScore:
         return not self.missing
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
-        return {
-            "points": self.points,
-            "points_range": list(self.points_range),
-            "counted": [{"item": item, "points": p} for item, p in self.counted],
-            "missing": list(self.missing),
-            "complete": self.complete,
-            "tier": self.tier,
-            "prevalence": self.prevalence,
-            "prevalence_ci": None if self.prevalence_ci is None else list(self.prevalence_ci),
-            "two_level": self.two_level,
-            "network_dvt_probability": self.network_dvt_probability,
-            "odds_ratio": self.odds_ratio,
-            "discordant": self.discordant,
-            "version": self.version,
-            "prevalence_source": self.prevalence_source,
-        }
+        """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
+        return strict_json(
+            {
+                "points": self.points,
+                "points_range": list(self.points_range),
+                "counted": [{"item": item, "points": p} for item, p in self.counted],
+                "missing": list(self.missing),
+                "complete": self.complete,
+                "tier": self.tier,
+                "prevalence": self.prevalence,
+                "prevalence_ci": None if self.prevalence_ci is None else list(self.prevalence_ci),
+                "two_level": self.two_level,
+                "network_dvt_probability": self.network_dvt_probability,
+                "odds_ratio": self.odds_ratio,
+                "discordant": self.discordant,
+                "version": self.version,
+                "prevalence_source": self.prevalence_source,
+                "not_counted": list(self.not_counted),
+            }
+        )
 
     def __str__(self) -> str:
         low, high = self.points_range
@@ -184,6 +194,11 @@ class WellsScore:
             text += ": tier undetermined"
         if self.missing:
             text += f"; missing {', '.join(self.missing)}"
+        if self.not_counted:
+            text += (
+                f" ({', '.join(self.not_counted)} given as soft evidence: not counted, the "
+                "rule needs a yes or a no)"
+            )
         if self.discordant:
             text += (
                 f". DISCORDANT with the network (P(DVT) {self.network_dvt_probability:.1%}): "
@@ -213,7 +228,8 @@ def wells_score(
         ``active_cancer``, ``paralysis_or_cast``, ``bedridden_or_major_surgery``,
         ``calf_tenderness``, ``whole_leg_swollen``, ``calf_difference_3cm``,
         ``pitting_oedema``, ``collateral_veins``, ``previous_dvt`` and
-        ``alternative_diagnosis_likely``. Soft evidence does not count as an answer.
+        ``alternative_diagnosis_likely``. Soft evidence does not count as an answer: such
+        items are listed in ``missing`` and ``not_counted``.
     model : Model, optional
         Default: the tables shipped with calfdx (for the vocabulary and the network's
         P(DVT)).
@@ -286,12 +302,12 @@ def wells_score(
     for item in WELLS_ITEMS:
         state = evidence.hard.get(item.finding)
         if state is None:
-            missing.append(item.id)
+            missing.append(item.finding)
             low += min(item.points, 0)
             high += max(item.points, 0)
         else:
             points = item.points if state == item.state else 0
-            counted.append((item.id, points))
+            counted.append((item.finding, points))
     points = sum(p for _, p in counted)
     points_range = (points + low, points + high)
     tier = _tier(points_range[0]) if _tier(points_range[0]) == _tier(points_range[1]) else None
@@ -316,6 +332,7 @@ def wells_score(
         network_dvt_probability=None,
         odds_ratio=None,
         discordant=None,
+        not_counted=tuple(item.finding for item in WELLS_ITEMS if item.finding in evidence.soft),
     )
     if not network:
         return score

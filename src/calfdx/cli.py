@@ -9,22 +9,28 @@ Examples of use::
     calfdx findings
     calfdx validate path/to/priors
 
-Errors go to stderr, without a traceback, with exit code 2 (bad input) or 1 (tables with
-problems, for ``validate``).
+Findings are ``finding=state``; a yes/no finding also takes ``1``/``0`` or a probability of
+yes strictly between 0 and 1 (``swelling=0.7``, soft evidence), and any finding a list of
+``state:probability`` pairs (``age=40_to_64:0.5,65_plus:0.5``), as ``calfdx.diagnose`` does.
+
+Errors go to stderr, without a traceback. Exit codes: 0 success; 1 tables with problems (for
+``validate``); 2 bad input; 3 the output could not be written (a full disk; a closed pipe, as
+in ``calfdx findings | head -1``, exits 3 quietly).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 from ._exceptions import CalfdxError, TableProblem
 from ._model import Model, load_model
-from ._results import DISCLAIMER
-from ._tables import DEFAULT_SETTING, table_problems
+from ._results import DISCLAIMER, Diagnosis
+from ._tables import DEFAULT_SETTING, Finding, parse_number, table_problems
 from ._version import __version__
 
 __all__ = ["main"]
@@ -32,6 +38,9 @@ __all__ = ["main"]
 EXIT_OK: Final = 0
 EXIT_PROBLEMS: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_OUTPUT: Final = 3
+#: ``validate`` prints at most this many problems (``--json`` gives all that were kept).
+SHOWN_PROBLEMS: Final = 50
 #: The interview stops when the top cause reaches this probability ...
 STOP_PROBABILITY: Final = 0.8
 #: ... or when no question is expected to gain more than this many bits.
@@ -120,13 +129,42 @@ def _pairs(items: Sequence[str]) -> dict[str, str]:
     return pairs
 
 
+def _value(finding: Finding | None, text: str) -> str | float | dict[str, float]:
+    """Read a value from the command line as calfdx.diagnose would take it from Python.
+
+    A state name stays a string; ``0.7`` (or ``1``, ``0``) becomes a number; and
+    ``state:p,state:p`` a mapping of soft evidence. Anything else stays a string, for
+    diagnose to name the problem.
+    """
+    if finding is None or text in finding.states:
+        return text
+    if ":" in text:
+        weights: dict[str, float] = {}
+        for part in text.split(","):
+            state, _, weight = part.partition(":")
+            value = parse_number(weight.strip())
+            if value is None or state.strip() in weights:
+                return text
+            weights[state.strip()] = value
+        return weights
+    number = parse_number(text)
+    return text if number is None else number
+
+
+def _findings_of(model: Model, pairs: Mapping[str, str]) -> dict[str, object]:
+    return {name: _value(model.findings.get(name), text) for name, text in pairs.items()}
+
+
 def _model(args: argparse.Namespace) -> Model:
     return load_model(args.priors, setting=args.setting)
 
 
 def _diagnose(args: argparse.Namespace) -> int:
     model = _model(args)
-    result = model.diagnose(_pairs(args.findings), dvt_threshold=args.threshold)
+    result = model.diagnose(
+        _findings_of(model, _pairs(args.findings)),  # type: ignore[arg-type]
+        dvt_threshold=args.threshold,
+    )
     causes = list(dict.fromkeys([result.top_cause, "dvt"]))
     if args.json:
         data = result.to_dict()
@@ -134,7 +172,7 @@ def _diagnose(args: argparse.Namespace) -> int:
             data["explanations"] = [result.explain(cause).to_dict() for cause in causes]
         if args.next:
             data["next_questions"] = result.next_questions(3).to_dict()
-        print(json.dumps(data, indent=2))
+        print(json.dumps(data, indent=2, allow_nan=False))
         return EXIT_OK
     print(result)
     if args.explain:
@@ -165,27 +203,42 @@ def _ask(question: str, states: tuple[str, ...]) -> str | None:
         print(f"  Please answer one of: {', '.join(states)}, ? (unknown) or q (stop).")
 
 
+def _status(result: Diagnosis) -> str:
+    """One line: the top causes, P(DVT) and the triage level."""
+    top = ", ".join(f"{result.labels[c]} {p:.0%}" for c, p in result.top(3))
+    alert = " (DVT alert)" if result.dvt_alert else ""
+    triage = "" if result.triage is None else f"; triage {result.triage.level}"
+    return f"  Now: {top}; P(DVT) {result.dvt_probability:.1%}{alert}{triage}"
+
+
+def _worth_asking(gain: float, flip: float) -> bool:
+    return gain >= MIN_GAIN or flip > 0
+
+
 def _interview(args: argparse.Namespace) -> int:
     model = _model(args)
-    findings: dict[str, str] = _pairs(args.findings)
+    findings: dict[str, object] = _findings_of(model, _pairs(args.findings))
     skipped: set[str] = set()
     print(DISCLAIMER)
     while True:
-        result = model.diagnose(findings, dvt_threshold=args.threshold)
+        result = model.diagnose(findings, dvt_threshold=args.threshold)  # type: ignore[arg-type]
+        print(_status(result))
         top = result.posterior[result.top_cause]
         if top >= STOP_PROBABILITY:
             print(f"\nStopping: {result.labels[result.top_cause]} reached {top:.0%}.")
             break
         ranking = [
-            s for s in result.next_questions(len(model.findings)) if s.finding not in skipped
+            s
+            for s in result.next_questions(len(model.findings))
+            if s.finding not in skipped and _worth_asking(s.information_gain, s.flip_probability)
         ]
         if not ranking:
-            print("\nStopping: no questions left.")
+            print(f"\nStopping: no question left gains more than {MIN_GAIN} bits.")
             break
-        best = ranking[0]
-        if best.information_gain < MIN_GAIN and best.flip_probability == 0:
-            print(f"\nStopping: no question gains more than {MIN_GAIN} bits.")
-            break
+        # History first, as a clinician takes it: examination items (which need the patient
+        # on the couch, some a tape measure) come once no history question is worth asking.
+        history = [s for s in ranking if model.findings[s.finding].category != "examination"]
+        best = (history or ranking)[0]
         answer = _ask(best.question, model.findings[best.finding].states)
         if answer is None:
             print("\nStopped.")
@@ -202,7 +255,8 @@ def _interview(args: argparse.Namespace) -> int:
 def _findings(args: argparse.Namespace) -> int:
     vocabulary = _model(args).findings
     if args.json:
-        print(json.dumps([finding.to_dict() for finding in vocabulary.values()], indent=2))
+        data = [finding.to_dict() for finding in vocabulary.values()]
+        print(json.dumps(data, indent=2, allow_nan=False))
         return EXIT_OK
     width = max(len(name) for name in vocabulary)
     category = None
@@ -227,13 +281,15 @@ def _validate(args: argparse.Namespace) -> int:
         ]
         if args.targets:
             targets = report.to_dict() if report is not None else None
-            print(json.dumps({"problems": found, "targets": targets}, indent=2))
+            print(json.dumps({"problems": found, "targets": targets}, indent=2, allow_nan=False))
         else:
-            print(json.dumps(found, indent=2))
+            print(json.dumps(found, indent=2, allow_nan=False))
     elif problems:
-        print(f"{len(problems)} problem(s) in the tables in {args.path}:")
-        for problem in problems:
+        print(f"{len(problems)} problem(s) in the tables in {args.path[:200]}:")
+        for problem in problems[:SHOWN_PROBLEMS]:
             print(f"  - {problem}")
+        if len(problems) > SHOWN_PROBLEMS:
+            print(f"  ... and {len(problems) - SHOWN_PROBLEMS} more (use --json for all).")
     else:
         print(f"The tables in {args.path} are valid.")
         if report is not None:
@@ -253,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 1 when ``validate`` found problems, 2 on bad input.
+        0 on success, 1 when ``validate`` found problems, 2 on bad input, 3 when the
+        output could not be written (a full disk, or a pipe closed early: quietly).
 
     Examples
     --------
@@ -272,7 +329,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "interview": _interview,
     }
     try:
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
+        sys.stdout.flush()  # a full disk shows here, not at exit
     except (CalfdxError, _UsageError) as error:
         print(f"calfdx {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # the reader closed the pipe (| head): stop quietly
+        _silence_stdout()
+        return EXIT_OUTPUT
+    except OSError as error:  # the output could not be written (a full disk, an I/O error)
+        _silence_stdout()
+        reason = error.strerror or type(error).__name__
+        print(f"calfdx {args.command}: error: cannot write the output: {reason}.", file=sys.stderr)
+        return EXIT_OUTPUT
+    return code
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout without a file (captured)
+        pass
