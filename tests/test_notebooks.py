@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_the_five_notebooks_exist() -> None:
+def test_the_notebooks_exist() -> None:
     """Check the notebooks the workbench promises are there."""
     assert [path.stem for path in NOTEBOOKS] == [
         "01_quickstart",
@@ -21,6 +21,7 @@ def test_the_five_notebooks_exist() -> None:
         "03_sensitivity_and_uncertainty",
         "04_evaluation_and_threshold",
         "05_learning_from_cases",
+        "06_agreement_with_the_literature",
     ]
 
 

@@ -151,6 +151,7 @@ def test_findings_table_lists_every_finding() -> None:
         "history": "history",
         "examination": "examination",
         "risk factors": "risk_factor",
+        "investigations": "investigation",
     }
     listed: dict[str, tuple[str, str]] = {}
     for name, category in categories.items():

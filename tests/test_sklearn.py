@@ -277,5 +277,9 @@ def test_calibrated_classifier_and_calibration_curve(xy: tuple[pd.DataFrame, pd.
     clf = CalfdxClassifier().fit(X.head(10_000), y.head(10_000))
     p_dvt = clf.predict_proba(X.tail(10_000))[:, list(clf.classes_).index("dvt")]
     observed, predicted = calibration_curve(y.tail(10_000) == "dvt", p_dvt, n_bins=5)
-    # The cohort is drawn from the model: its P(DVT) is calibrated.
-    assert np.abs(observed - predicted).max() < 0.1
+    # The cohort is drawn from the model: its P(DVT) is calibrated, within each bin's sampling
+    # error (3 binomial standard errors, plus 0.02 for the fit on 10,000 cases).
+    counts = np.histogram(p_dvt, bins=np.linspace(0.0, 1.0, 6))[0]
+    counts = counts[counts > 0]
+    error = 3 * np.sqrt(predicted * (1 - predicted) / counts) + 0.02
+    assert (np.abs(observed - predicted) < error).all(), (observed, predicted, counts)

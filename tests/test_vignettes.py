@@ -26,7 +26,7 @@ SNAPSHOT = Path(__file__).parent / "snapshots" / "vignettes.json"
 @pytest.mark.parametrize("vignette", VIGNETTES, ids=lambda v: v.id)
 def test_vignette(vignette: Vignette) -> None:
     """Check the expected cause ranks where it must and the DVT alert is right."""
-    result = calfdx.diagnose(vignette.findings)
+    result = calfdx.load_model(setting=vignette.setting).diagnose(vignette.findings)
     top = [cause for cause, _ in result.top(vignette.within)]
     assert vignette.expected in top, f"{vignette.story}\n{result}"
     if vignette.alert is not None:
@@ -37,8 +37,9 @@ def _snapshot() -> dict[str, dict[str, object]]:
     return {
         v.id: {
             "findings": v.findings,
-            "posterior": dict(calfdx.diagnose(v.findings).posterior),
-            "dvt_alert": calfdx.diagnose(v.findings).dvt_alert,
+            "setting": v.setting,
+            "posterior": dict(calfdx.load_model(setting=v.setting).diagnose(v.findings).posterior),
+            "dvt_alert": calfdx.load_model(setting=v.setting).diagnose(v.findings).dvt_alert,
         }
         for v in VIGNETTES
     }

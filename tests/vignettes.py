@@ -21,14 +21,18 @@ class Vignette:
     findings: dict[str, str] = field(default_factory=dict)
     within: int = 1
     alert: bool | None = None
+    #: The setting (population) the patient is seen in: its priors apply.
+    setting: str = "primary_care"
 
 
 VIGNETTES = (
     Vignette(
         "post_operative_dvt",
-        "Older adult a week after hip surgery: gradual unilateral swollen, warm, tender calf.",
+        "Older adult a week after hip surgery, seen on the ward: gradual unilateral swollen, "
+        "warm, tender calf.",
         "dvt",
-        {
+        setting="post_operative",
+        findings={
             "bedridden_or_major_surgery": "yes",
             "age": "65_plus",
             "onset": "gradual",

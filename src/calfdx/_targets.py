@@ -308,6 +308,11 @@ _NEGLIGIBLE: Final = 0.002
 _STEP: Final = 1e-6
 #: Weights of the squared misses (log scale) in the successive stages of the penalty method.
 _PENALTIES: Final = (1e3, 1e4, 1e5, 1e6)
+#: How many times its effective sample size a setting's prior weighs in the relative entropy.
+#: A setting's prior and the likelihoods trade off against each other in any target
+#: conditioned on findings, and moving the prior changes every answer in that setting, so
+#: calibration is told to prefer the likelihoods: a prior moves only where they cannot do it.
+PRIOR_WEIGHT: Final = 5.0
 #: Largest change of a logit (odds ratio e**6, about 400): keeps every number away from 0 and
 #: 1 and the optimiser in a region where the statistics are well conditioned.
 _REACH: Final = 6.0
@@ -373,7 +378,8 @@ def _free_blocks(tables: Tables, targets: Sequence[Target]) -> tuple[list[_Block
             for row in free
         )
         prior = np.asarray(tables.setting_priors[setting], dtype=np.float64)
-        add("prior", setting, columns, prior[columns][None, :].copy(), np.array([smallest]))
+        weight = PRIOR_WEIGHT * smallest
+        add("prior", setting, columns, prior[columns][None, :].copy(), np.array([weight]))
     return blocks, size
 
 
