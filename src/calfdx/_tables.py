@@ -1222,11 +1222,8 @@ def _parse_min_ratio(name: str, row: _Row, out: _Collector) -> float | bool | No
 
 def _parse_number(name: str, row: _Row, column: str, out: _Collector) -> float | None:
     text = row.values[column]
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
+    value = parse_number(text)
+    if value is None or not math.isfinite(value):
         shown = "an empty value" if not text else repr(text)
         out.add(name, row.line, column, f"expected a finite number. Got {shown} instead.")
         return None
