@@ -127,7 +127,7 @@ def test_each_answer_moves_the_posterior_as_previewed(
         assert suggestion.information_gain == pytest.approx(entropy - expected_entropy, abs=1e-9)
         assert suggestion.reason
     keys = [
-        (-s.flip_probability, -s.information_gain / s.cost)
+        (s.flip_probability == 0, -s.flip_probability / s.cost, -s.information_gain / s.cost)
         if rank_by == "decision"
         else (-s.information_gain / s.cost, -s.flip_probability)
         for s in ranking

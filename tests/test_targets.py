@@ -352,3 +352,36 @@ def test_calibration_gradient_equals_the_full_difference(model: calfdx.Model) ->
     # Both are forward differences; the full one loses more digits to rounding (it differences
     # the whole objective), so they agree to about 1e-5, not to machine precision.
     np.testing.assert_allclose(slope, (values[1:] - values[0]) / _STEP, rtol=1e-4, atol=1e-4)
+
+
+def test_next_questions_recommend_the_pathway_when_no_question_settles_the_alert() -> None:
+    """Low probability: the D-dimer clears the alert; higher: the ultrasound."""
+    model = calfdx.load_model(setting="suspected_dvt")
+    low = model.diagnose(
+        side="unilateral", swelling="no", calf_tenderness="yes", age="18_to_39",
+        recent_immobilization="no", active_cancer="no", previous_dvt="no",
+        alternative_diagnosis_likely="yes", bruising="no", trauma="no", pop_sensation="no",
+        bone_tenderness="no",
+    )  # fmt: skip
+    assert low.dvt_alert
+    suggestions = low.next_questions(40)
+    questions = [s for s in suggestions if model.findings[s.finding].category != "investigation"]
+    assert all(s.flip_probability < 0.02 for s in questions)
+    assert suggestions[0].finding == "d_dimer"
+    assert not model.diagnose(dict(low.findings), d_dimer="negative").dvt_alert
+    higher = model.diagnose(
+        side="unilateral", swelling="no", calf_tenderness="yes", age="40_to_64",
+        recent_immobilization="no", active_cancer="no", previous_dvt="no",
+    )  # fmt: skip
+    assert higher.next_questions(1)[0].finding in ("ultrasound", "ultrasound_proximal")
+    assert not any(
+        s.flip_probability > 0
+        for s in higher.next_questions(40)
+        if model.findings[s.finding].category != "investigation"
+    )
+
+
+def test_a_positive_ultrasound_puts_dvt_first(model: calfdx.Model) -> None:
+    for setting in model.settings:
+        result = model.with_setting(setting).diagnose(ultrasound="positive")
+        assert result.top_cause == "dvt", setting

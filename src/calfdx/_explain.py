@@ -536,7 +536,11 @@ def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> 
         per_cost = gain / finding.cost
         if rank_by == "triage":
             return (-emergency_change, -change, -per_cost)
-        return (-flip, -per_cost) if rank_by == "decision" else (-per_cost, -flip)
+        if rank_by == "decision":
+            # Answers that could flip the alert first, the likeliest flip per unit cost first
+            # (a D-dimer before an ultrasound when either could clear it), then the rest.
+            return (flip == 0, -flip / finding.cost, -per_cost)
+        return (-per_cost, -flip)
 
     scored.sort(key=key)
     suggestions = []
