@@ -385,3 +385,23 @@ def test_a_positive_ultrasound_puts_dvt_first(model: calfdx.Model) -> None:
     for setting in model.settings:
         result = model.with_setting(setting).diagnose(ultrasound="positive")
         assert result.top_cause == "dvt", setting
+
+
+def test_wells_tiers_on_a_simulated_suspected_dvt_cohort_match_the_literature() -> None:
+    """Patients drawn from the model, scored with the Wells rule, fall in the published tiers.
+
+    200,000 referred outpatients are simulated (seeded); each gets the Wells 2003 score from
+    the findings drawn for them; the share with DVT in each tier must lie in the 95% CI of the
+    meta-analysis (ASH 2004), as the exact computation in check_targets says it does.
+    """
+    model = calfdx.load_model(setting="suspected_dvt")
+    cohort = model.simulate(200_000, seed=3)
+    score = np.zeros(len(cohort))
+    for item in calfdx.WELLS_ITEMS:
+        score += (cohort[item.finding].astype(str) == item.state).to_numpy() * item.points
+    dvt = (cohort["cause"].astype(str) == "dvt").to_numpy()
+    report = model.check_targets()
+    for tier, chosen in (("low", score <= 0), ("moderate", (score >= 1) & (score <= 2)),
+                         ("high", score >= 3)):  # fmt: skip
+        target = report[f"wells_{tier}_prevalence"].target
+        assert target.low <= dvt[chosen].mean() <= target.high, tier
