@@ -356,6 +356,16 @@ def _encode_cells(
     return codes, soft
 
 
+def _categorical(values: npt.NDArray[np.object_]) -> pd.Categorical | None:
+    """Return the values as a pandas Categorical, or None when pandas cannot make one."""
+    import pandas as pd  # imported here: diagnosing needs no pandas
+
+    try:
+        return pd.Categorical(values)
+    except Exception:  # unhashable, unorderable, huge or float16 cells
+        return None
+
+
 def _encode_column(
     finding: Finding, column: pd.Series
 ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.bool_] | None, list[object], SoftCells]:
@@ -373,18 +383,15 @@ def _encode_column(
         yes, no = finding.states.index("yes"), finding.states.index("no")
         return np.where(column.to_numpy(), yes, no).astype(np.int8), None, [], {}
     soft: SoftCells = {}
-    values = column.to_numpy(dtype=object)
-    try:
-        categorical = (
-            column.array
-            if isinstance(column.dtype, pd.CategoricalDtype)
-            else pd.Categorical(values)
-        )
-    except Exception:  # cells pandas cannot categorise (unhashable, unorderable, huge, float16)
-        # read them one by one, as diagnose() reads them
-        codes, soft = _encode_cells(finding, values)
+    values = None if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(object)
+    categorical = column.array if values is None else _categorical(values)
+    if categorical is None:
+        # Cells pandas cannot categorise (unhashable, unorderable, huge, float16): read them
+        # one by one, as diagnose() reads them.
+        cells = values if values is not None else column.to_numpy(object)
+        codes, soft = _encode_cells(finding, cells)
         categories: list[object] = []
-        raw = np.arange(len(values))
+        raw = np.arange(len(cells))
     else:
         raw = np.asarray(categorical.codes)
         categories = list(categorical.categories)
@@ -403,7 +410,8 @@ def _encode_column(
     if categories:
         used = np.unique(raw[bad]).tolist()
         return codes, bad, [categories[i] for i in used], soft
-    return codes, bad, list(values[bad][:_SHOWN]), soft
+    shown = values if values is not None else column.to_numpy(dtype=object)
+    return codes, bad, list(shown[bad][:_SHOWN]), soft
 
 
 def _labels(index: pd.Index, mask: npt.NDArray[np.bool_]) -> str:
