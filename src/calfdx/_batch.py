@@ -670,7 +670,7 @@ def diagnose_batch(
     >>> scores = calfdx.diagnose_batch(cases)
     >>> scores[["dvt_probability", "dvt_alert", "top_cause"]].round(3)
          dvt_probability  dvt_alert      top_cause
-    ann            0.104       True  muscle_strain
+    ann            0.103       True  muscle_strain
     bob            0.002      False           doms
     cy             0.041       True          cramp
     >>> one = calfdx.diagnose(swelling="yes", side="unilateral")

@@ -310,24 +310,34 @@ def evidence_likelihood(
             result = row if result is None else result * row
     if score is not None:
         points, low, high = score
-        totals: dict[int, FloatArray | float] = {0: 1.0}
+        # The distribution of the total over its possible values, as an array whose first axis
+        # is the total minus the lowest possible total; each finding convolves it once.
+        offset = 0
+        totals: FloatArray = np.ones((1, 1))
         for finding, scored in points.items():
             table = likelihood[finding]
             given = hard.get(finding)
-            step: dict[int, FloatArray | float] = {}
-            for j, state in enumerate(states[finding]):
-                if given is not None and state != given:
-                    continue
-                gain = scored.get(state, 0)
-                for total, mass in totals.items():
-                    step[total + gain] = step.get(total + gain, 0.0) + mass * table[..., j, :]
-            totals = step
-        tier = [
-            mass
-            for total, mass in totals.items()
-            if (low is None or total >= low) and (high is None or total <= high)
-        ]
-        in_tier: FloatArray = np.asarray(sum(tier, start=np.zeros(1)))
+            allowed = [
+                (j, scored.get(state, 0))
+                for j, state in enumerate(states[finding])
+                if given is None or state == given
+            ]
+            low_gain = min(gain for _, gain in allowed)
+            span = max(gain for _, gain in allowed) - low_gain
+            shape = np.broadcast_shapes(totals.shape[1:], table.shape[:-2] + table.shape[-1:])
+            # Align the (batch..., causes) axes of the running total with the table's.
+            count = len(totals)
+            totals = totals.reshape(
+                (count,) + (1,) * (len(shape) + 1 - totals.ndim) + totals.shape[1:]
+            )
+            step = np.zeros((count + span, *shape))
+            for j, gain in allowed:
+                shift = gain - low_gain
+                step[shift : shift + count] += totals * table[..., j, :]
+            totals, offset = step, offset + low_gain
+        start = 0 if low is None else max(low - offset, 0)
+        stop = len(totals) if high is None else max(high - offset + 1, 0)
+        in_tier: FloatArray = totals[start:stop].sum(axis=0)
         result = in_tier if result is None else result * in_tier
     if result is None:
         first = next(iter(likelihood.values()))
