@@ -312,8 +312,11 @@ def evidence_likelihood(
         points, low, high = score
         # The distribution of the total over its possible values, as an array whose first axis
         # is the total minus the lowest possible total; each finding convolves it once.
+        shape = np.broadcast_shapes(
+            *(likelihood[f].shape[:-2] + likelihood[f].shape[-1:] for f in points)
+        )
         offset = 0
-        totals: FloatArray = np.ones((1, 1))
+        totals: FloatArray = np.ones((1, *shape))
         for finding, scored in points.items():
             table = likelihood[finding]
             given = hard.get(finding)
@@ -323,17 +326,10 @@ def evidence_likelihood(
                 if given is None or state == given
             ]
             low_gain = min(gain for _, gain in allowed)
-            span = max(gain for _, gain in allowed) - low_gain
-            shape = np.broadcast_shapes(totals.shape[1:], table.shape[:-2] + table.shape[-1:])
-            # Align the (batch..., causes) axes of the running total with the table's.
             count = len(totals)
-            totals = totals.reshape(
-                (count,) + (1,) * (len(shape) + 1 - totals.ndim) + totals.shape[1:]
-            )
-            step = np.zeros((count + span, *shape))
+            step = np.zeros((count + max(gain for _, gain in allowed) - low_gain, *shape))
             for j, gain in allowed:
-                shift = gain - low_gain
-                step[shift : shift + count] += totals * table[..., j, :]
+                step[gain - low_gain : gain - low_gain + count] += totals * table[..., j, :]
             totals, offset = step, offset + low_gain
         start = 0 if low is None else max(low - offset, 0)
         stop = len(totals) if high is None else max(high - offset + 1, 0)
