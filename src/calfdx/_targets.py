@@ -299,9 +299,9 @@ def check_targets(model: Model, targets: object = None) -> TargetReport:
 # --------------------------------------------------------------------------------------------
 # Calibration
 
-#: Default share of each target's interval (in log space) kept clear of each bound: the
-#: calibrated statistic lands in the central half of the interval, closer to the published
-#: value, and writing the numbers with 4 significant digits cannot push it outside.
+#: Default share of each target's interval (in log space) kept clear of each bound, so that
+#: the optimiser does not stop on an edge and writing the numbers with 4 significant digits
+#: cannot push a statistic outside.
 MARGIN: Final = 0.1
 #: A calibrated distribution none of whose entries moves by more than this is left as it
 #: was (unless that breaks a target), so the tables do not fill with noise-sized edits.
@@ -340,9 +340,14 @@ class _Block:
     params: npt.NDArray[np.intp]  # (distributions, entries - 1): indices into the parameters
 
 
+def _involved(targets: Sequence[Target]) -> set[str]:
+    """Return the findings whose numbers any of the targets depends on."""
+    return set().union(*(_findings_of(t) for t in targets)) if targets else set()
+
+
 def _free_blocks(tables: Tables, targets: Sequence[Target]) -> tuple[list[_Block], int]:
     causes = [cause.id for cause in tables.causes]
-    involved = set().union(*(_findings_of(t) for t in targets)) if targets else set()
+    involved = _involved(targets)
     rows: dict[tuple[str, str], list[dict[str, str]]] = {}
     for row in tables.likelihoods_rows:
         rows.setdefault((row["finding"], row["cause"]), []).append(row)
@@ -394,8 +399,7 @@ class _Problem:
         self.causes = [cause.id for cause in tables.causes]
         self.states = {f.id: f.states for f in tables.findings}
         self.blocks, self.size = _free_blocks(tables, targets)
-        involved = set().union(*(_findings_of(t) for t in targets)) if targets else set()
-        self.base_likelihood = {f: np.asarray(tables.likelihood[f]) for f in involved}
+        self.base_likelihood = {f: np.asarray(tables.likelihood[f]) for f in _involved(targets)}
         self.base_priors = _setting_priors(tables)
         #: For each block, the targets whose statistic depends on its numbers.
         self.dependent = [
