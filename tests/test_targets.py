@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import calfdx
+from calfdx._inference import evidence_likelihood
 from calfdx._targets import SCORES, WELLS_POINTS, check_targets, target_values
 from calfdx.cli import main
 
@@ -35,20 +36,21 @@ def _targets_file(tmp_path: Path, *rows: str) -> Path:
 
 
 def test_wells_tier_likelihood_equals_enumeration(model: calfdx.Model) -> None:
-    engine = model._engine
+    tables = model._tables
+    states = {f.id: f.states for f in tables.findings}
     items = list(WELLS_POINTS)
     for (score, tier), spec in SCORES.items():
         fixed = {"calf_tenderness": "yes"}
-        expected = np.zeros(len(engine.causes))
-        for states in itertools.product(("yes", "no"), repeat=len(items)):
-            config = dict(zip(items, states, strict=True))
+        expected = np.zeros(len(tables.causes))
+        for answers in itertools.product(("yes", "no"), repeat=len(items)):
+            config = dict(zip(items, answers, strict=True))
             if any(config[f] != s for f, s in fixed.items()):
                 continue
             total = sum(WELLS_POINTS[f].get(s, 0) for f, s in config.items())
             low, high = spec[1], spec[2]
             if (low is None or total >= low) and (high is None or total <= high):
-                expected += engine.likelihood(config)
-        got = engine.likelihood(fixed, spec)
+                expected += evidence_likelihood(tables.likelihood, states, config)
+        got = evidence_likelihood(tables.likelihood, states, fixed, spec)
         np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=f"{score}={tier}")
 
 

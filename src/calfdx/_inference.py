@@ -463,15 +463,6 @@ class Engine:
         """Return the (states, causes) likelihood matrix of one finding (read-only)."""
         return self._likelihood[self._block[finding]]
 
-    def likelihood(self, hard: Mapping[str, str], score: ScoreTier | None = None) -> FloatArray:
-        """Return P(evidence | cause) per cause: hard findings and an optional score tier.
-
-        See :func:`evidence_likelihood`, which this applies to the compiled tables.
-        """
-        blocks = {f.id: self._likelihood[self._block[f.id]] for f in self.findings}
-        states = {f.id: f.states for f in self.findings}
-        return evidence_likelihood(blocks, states, hard, score)
-
     def posterior_rows(
         self, rows: list[int], soft: Mapping[str, Soft] | None = None
     ) -> FloatArray:

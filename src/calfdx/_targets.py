@@ -432,8 +432,14 @@ class _Problem:
             out.append((log_p, np.exp(log_p)))
         return out
 
-    def evaluate(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
-        """Return (relative entropy (B,), statistics (B, targets)) for parameters (B, n)."""
+    def tables_at(
+        self, theta: FloatArray
+    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], FloatArray]:
+        """Return the tables for parameters (B, n), each with a leading batch axis.
+
+        Returns (likelihood of every involved finding, prior of every setting, relative
+        entropy of each block (B, blocks)).
+        """
         batch = theta.shape[0]
         likelihood = {
             f: np.broadcast_to(a, (batch, *a.shape)).copy()
@@ -442,17 +448,23 @@ class _Problem:
         priors = {
             s: np.broadcast_to(p, (batch, *p.shape)).copy() for s, p in self.base_priors.items()
         }
-        entropy = np.zeros(batch)
-        for block, (log_p, p) in zip(self.blocks, self.distributions(theta), strict=True):
-            divergence = (p * (log_p - np.log(block.start))).sum(axis=2)
-            entropy += divergence @ block.ess
+        divergences = np.zeros((batch, len(self.blocks)))
+        for b, (block, (log_p, p)) in enumerate(
+            zip(self.blocks, self.distributions(theta), strict=True)
+        ):
+            divergences[:, b] = (p * (log_p - np.log(block.start))).sum(axis=2) @ block.ess
             new = p * block.mass[:, None]
             if block.kind == "likelihood":
                 likelihood[block.key][:, :, block.columns] = new.transpose(0, 2, 1)
             else:
                 priors[block.key][:, block.columns] = new[:, 0, :]
+        return likelihood, priors, divergences
+
+    def evaluate(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Return (relative entropy (B,), statistics (B, targets)) for parameters (B, n)."""
+        likelihood, priors, divergences = self.tables_at(theta)
         values = target_values(self.targets, self.causes, priors, likelihood, self.states)
-        return entropy, values
+        return _total(divergences), values
 
     def objective(
         self, theta: FloatArray, weight: float, low: FloatArray, high: FloatArray
@@ -466,11 +478,14 @@ class _Problem:
         only those (exactly what the full computation would give, far cheaper).
         """
         with np.errstate(all="ignore"):
-            entropy, stats = self.evaluate(theta[None, :])
-            logs = np.log(stats[0])
+            batched, batched_priors, all_divergences = self.tables_at(theta[None, :])
+            likelihood = {f: a[0] for f, a in batched.items()}
+            priors = {s: p[0] for s, p in batched_priors.items()}
+            divergences = all_divergences[0]
+            stats = target_values(self.targets, self.causes, priors, likelihood, self.states)
+            logs = np.log(stats)
             misses = (np.maximum(low - logs, 0.0) + np.maximum(logs - high, 0.0)) ** 2
-            value = float(entropy[0] + weight * misses.sum())
-            likelihood, priors, divergences = self._tables_at(theta)
+            value = float(_total(divergences[None, :])[0] + weight * misses.sum())
             slope = np.zeros(self.size)
             for b, block in enumerate(self.blocks):
                 chosen = block.params.ravel()
@@ -506,30 +521,19 @@ class _Problem:
             return math.inf, np.zeros(self.size)
         return value, slope
 
-    def _tables_at(
-        self, theta: FloatArray
-    ) -> tuple[dict[str, FloatArray], dict[str, FloatArray], list[float]]:
-        """Return the tables (no batch axis) at ``theta`` and each block's relative entropy."""
-        likelihood = {f: a.copy() for f, a in self.base_likelihood.items()}
-        priors = {s: p.copy() for s, p in self.base_priors.items()}
-        divergences = []
-        for block, (log_p, p) in zip(self.blocks, self.distributions(theta[None, :]), strict=True):
-            divergences.append(
-                float((p[0] * (log_p[0] - np.log(block.start))).sum(axis=1) @ block.ess)
-            )
-            new = p[0] * block.mass[:, None]
-            if block.kind == "likelihood":
-                likelihood[block.key][:, block.columns] = new.T
-            else:
-                priors[block.key][block.columns] = new[0]
-        return likelihood, priors, divergences
-
     def bounds(self, margin: float) -> tuple[FloatArray, FloatArray]:
         """Return the log bounds of every target, each kept a margin inside its interval."""
         low = np.log([t.low for t in self.targets])
         high = np.log([t.high for t in self.targets])
         width = high - low
         return low + margin * width, high - margin * width
+
+
+def _total(divergences: FloatArray) -> FloatArray:
+    """Return the relative entropy of each batch row: its blocks' summed in block order."""
+    start = np.zeros((divergences.shape[0], 1))  # also for a problem without blocks
+    total: FloatArray = np.cumsum(np.hstack([start, divergences]), axis=1)[:, -1]
+    return total
 
 
 def _significant(value: float) -> float:
