@@ -1,18 +1,28 @@
 r"""Check the caller's findings and answer queries exactly from compiled tables.
 
-The network is naive Bayes (one root ``cause``, findings as its children), so the exact
-posterior is
+This module is the one place that knows the structure of the network. The root is ``cause``;
+every finding is its child, and a finding may also have one *parent* finding (``parent`` in
+findings.csv), which makes it depend on that finding as well as on the cause. A parent with its
+children is a *family* (one level deep: a parent has no parent). Given the cause, families are
+independent, so the exact posterior is
 
 .. math::
 
-    P(c \mid e) = \frac{P(c) \prod_{f \in e} P(f = e_f \mid c)}
-                        {\sum_{c'} P(c') \prod_{f \in e} P(f = e_f \mid c')}
+    P(c \mid e) = \frac{P(c) \prod_{F} P(e_F \mid c)}{\sum_{c'} P(c') \prod_{F} P(e_F \mid c')},
+    \qquad
+    P(e_F \mid c) = \sum_{r} P(r \mid c)\,[r \sim e_r] \prod_{k \in F,\ k \ne r}
+        P(e_k \mid r, c)
 
-where findings that were not observed sum out to one and drop from the product. The
-:class:`Engine` compiles the tables once into one array of log-likelihoods (one row per
-finding state) and computes this in log space, so a fully observed patient cannot
-underflow. pgmpy's ``VariableElimination`` on the same network is the reference the tests
-compare against.
+where the sum runs over the states of the family's parent that agree with the evidence, and
+findings that were not observed sum out to one. A finding without parent or children is a
+family of one, for which this is the plain naive-Bayes product.
+
+:func:`evidence_likelihood` computes P(e | c) for any tables (also a batch of tables, and for a
+score tier such as the Wells score). The :class:`Engine` compiles the shipped tables once: each
+family becomes one table with a row for every combination of its members' states and
+"unknown", so a patient is a list of row numbers and the posterior a product of rows (in log
+space when it underflows). pgmpy's ``VariableElimination`` on the same network is the
+reference the tests compare against.
 """
 
 from __future__ import annotations
@@ -20,8 +30,10 @@ from __future__ import annotations
 import difflib
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import product
+from types import MappingProxyType
 from typing import Final
 
 import numpy as np
@@ -46,6 +58,8 @@ __all__ = [
     "ScoreTier",
     "Soft",
     "check_threshold",
+    "evidence_likelihood",
+    "families",
     "normalize_evidence",
 ]
 
@@ -261,30 +275,138 @@ def check_threshold(value: object, name: str = "dvt_threshold") -> float:
 ScoreTier = tuple[Mapping[str, Mapping[str, int]], int | None, int | None]
 
 
+def families(findings: Iterable[str], parents: Mapping[str, str]) -> dict[str, tuple[str, ...]]:
+    """Return parent → (parent, its children...) for every finding that is not a child.
+
+    A finding without parent or children is a family of one. Families come in the order of
+    their parents in ``findings``; children in the order of ``findings``.
+
+    Examples
+    --------
+    >>> families(["a", "b", "c"], {"c": "a"})
+    {'a': ('a', 'c'), 'b': ('b',)}
+    """
+    found: dict[str, list[str]] = {}
+    names = list(findings)
+    for name in names:
+        if name not in parents:
+            found[name] = [name]
+    for name in names:
+        if name in parents:
+            found[parents[name]].append(name)
+    return {root: tuple(members) for root, members in found.items()}
+
+
+def _weights(
+    finding: str,
+    states: Mapping[str, tuple[str, ...]],
+    hard: Mapping[str, str],
+    soft: Mapping[str, Soft],
+) -> FloatArray | None:
+    """Return the evidence on one finding as a weight per state, or None when unobserved."""
+    if finding in hard:
+        return np.array([1.0 if s == hard[finding] else 0.0 for s in states[finding]])
+    if finding in soft:
+        return np.asarray(soft[finding], dtype=np.float64)
+    return None
+
+
+#: A distribution of a score's total: total → P(total, evidence | cause), an array (..., causes).
+_Totals = dict[int, "FloatArray"]
+
+
+def _add_points(totals: _Totals, options: list[tuple[int, FloatArray]]) -> _Totals:
+    """Convolve a score's totals with one finding: options are (points, P(state, e | c))."""
+    out: _Totals = {}
+    for total, mass in totals.items():
+        for gain, probability in options:
+            term = mass * probability
+            key = total + gain
+            out[key] = out[key] + term if key in out else term
+    return out
+
+
+def _family_likelihood(
+    members: tuple[str, ...],
+    likelihood: Mapping[str, FloatArray],
+    states: Mapping[str, tuple[str, ...]],
+    hard: Mapping[str, str],
+    soft: Mapping[str, Soft],
+    points: Mapping[str, Mapping[str, int]],
+) -> _Totals:
+    """Return P(score of the family, family evidence | cause), by the total of its points.
+
+    Without scored members the only total is 0: the plain P(e_F | c).
+    """
+    root, children = members[0], members[1:]
+    root_table = likelihood[root]  # (..., root states, causes)
+    root_weights = _weights(root, states, hard, soft)
+    out: _Totals = {}
+    for k, root_state in enumerate(states[root]):
+        if root_weights is not None and root_weights[k] == 0.0:
+            continue
+        mass = root_table[..., k, :]
+        if root_weights is not None:
+            mass = mass * root_weights[k]
+        totals: _Totals = {points.get(root, {}).get(root_state, 0): mass}
+        for child in children:
+            table = likelihood[child][..., :, k, :]  # (..., child states, causes)
+            weights = _weights(child, states, hard, soft)
+            scored = points.get(child)
+            if scored is None:
+                if weights is not None:
+                    factor = np.einsum("s,...sc->...c", weights, table)
+                    totals = {t: m * factor for t, m in totals.items()}
+                continue
+            options = [
+                (
+                    scored.get(state, 0),
+                    table[..., j, :] if weights is None else table[..., j, :] * weights[j],
+                )
+                for j, state in enumerate(states[child])
+                if weights is None or weights[j] != 0.0
+            ]
+            totals = _add_points(totals, options)
+        for total, value in totals.items():
+            out[total] = out[total] + value if total in out else value
+    return out
+
+
 def evidence_likelihood(
     likelihood: Mapping[str, FloatArray],
     states: Mapping[str, tuple[str, ...]],
     hard: Mapping[str, str],
     score: ScoreTier | None = None,
+    *,
+    parents: Mapping[str, str] | None = None,
+    soft: Mapping[str, Soft] | None = None,
 ) -> FloatArray:
     r"""Return P(evidence | cause) for every cause, exactly.
 
-    Findings are independent given the cause, so the likelihood of hard evidence is the
-    product of its rows, and the likelihood of a score tier is the sum, over every
-    combination of the score's findings that lands in the tier, of the product of their
-    rows (computed by convolving the per-finding point distributions, not by enumeration).
-    Findings given in ``hard`` that also score are held at their state.
+    Families (a parent finding with its children) are independent given the cause, so the
+    likelihood is the product, over the families the evidence touches, of the family's
+    likelihood: a sum over the parent's states (see the module docstring). The likelihood of
+    a score tier is the sum, over every combination of the score's findings that lands in the
+    tier, of the probability of that combination with the evidence (computed by convolving
+    the point distributions family by family, not by enumeration). Scored findings given in
+    ``hard`` or ``soft`` are held at their evidence.
 
     Parameters
     ----------
-    likelihood : mapping of finding to array (..., states, causes)
-        P(finding = state | cause); leading axes (a batch of tables) broadcast.
+    likelihood : mapping of finding to array
+        P(finding = state | cause) as (..., states, causes); for a finding with a parent,
+        P(finding = state | parent state, cause) as (..., states, parent states, causes).
+        Leading axes (a batch of tables) broadcast.
     states : mapping of finding to tuple of str
         The states of each finding, in the order of the arrays' state axis.
     hard : mapping of finding to state
         Observed findings.
     score : ScoreTier, optional
         A score tier the evidence also conditions on.
+    parents : mapping of finding to finding, optional
+        The parent of each finding that has one.
+    soft : mapping of finding to weights, optional
+        Soft (virtual) evidence: a likelihood weight per state.
 
     Returns
     -------
@@ -301,44 +423,49 @@ def evidence_likelihood(
     >>> points = {"a": {"yes": 1}, "b": {"yes": 1}}
     >>> evidence_likelihood(table, states, {}, (points, 2, None)).round(3).tolist()  # both
     [0.45, 0.02]
+
+    With ``b`` a child of ``a``, P(b | a, cause) has a column block per state of ``a``:
+
+    >>> table["b"] = np.array([[[0.5, 0.1], [0.2, 0.0]], [[0.5, 0.9], [0.8, 1.0]]])
+    >>> evidence_likelihood(table, states, {"b": "yes"}, parents={"b": "a"}).round(3).tolist()
+    [0.47, 0.02]
     """
+    parents = parents or {}
+    soft = soft or {}
     points = score[0] if score is not None else {}
-    result: FloatArray | None = None
-    for finding, state in hard.items():
-        if finding not in points:
-            row = likelihood[finding][..., states[finding].index(state), :]
-            result = row if result is None else result * row
-    if score is not None:
-        points, low, high = score
-        # The distribution of the total over its possible values, as an array whose first axis
-        # is the total minus the lowest possible total; each finding convolves it once.
-        shape = np.broadcast_shapes(
-            *(likelihood[f].shape[:-2] + likelihood[f].shape[-1:] for f in points)
-        )
-        offset = 0
-        totals: FloatArray = np.ones((1, *shape))
-        for finding, scored in points.items():
-            table = likelihood[finding]
-            given = hard.get(finding)
-            allowed = [
-                (j, scored.get(state, 0))
-                for j, state in enumerate(states[finding])
-                if given is None or state == given
-            ]
-            low_gain = min(gain for _, gain in allowed)
-            count = len(totals)
-            step = np.zeros((count + max(gain for _, gain in allowed) - low_gain, *shape))
-            for j, gain in allowed:
-                step[gain - low_gain : gain - low_gain + count] += totals * table[..., j, :]
-            totals, offset = step, offset + low_gain
-        start = 0 if low is None else max(low - offset, 0)
-        stop = len(totals) if high is None else max(high - offset + 1, 0)
-        in_tier: FloatArray = totals[start:stop].sum(axis=0)
-        result = in_tier if result is None else result * in_tier
-    if result is None:
+    involved = [*hard, *soft, *points]
+    roots = dict.fromkeys(parents.get(f, f) for f in involved)
+    if not roots:
         first = next(iter(likelihood.values()))
         return np.ones(first.shape[:-2] + first.shape[-1:])
-    return np.broadcast_to(result, np.broadcast_shapes(result.shape, (1,))).copy()
+    children: dict[str, list[str]] = {}
+    for child, parent in parents.items():
+        if parent in roots and (child in hard or child in soft or child in points):
+            children.setdefault(parent, []).append(child)
+    result: FloatArray | None = None
+    totals: _Totals = {0: np.ones(1)}
+    for root in roots:
+        members = (root, *children.get(root, ()))
+        family = _family_likelihood(members, likelihood, states, hard, soft, points)
+        if len(family) == 1 and 0 in family and not any(m in points for m in members):
+            result = family[0] if result is None else result * family[0]
+        else:
+            totals = _add_points(totals, list(family.items()))
+    if score is not None:
+        _, low, high = score
+        in_tier = [
+            mass
+            for total, mass in totals.items()
+            if (low is None or total >= low) and (high is None or total <= high)
+        ]
+        tier: FloatArray = (
+            sum(in_tier[1:], in_tier[0]) if in_tier else np.zeros(1) * totals[next(iter(totals))]
+        )
+        result = tier if result is None else result * tier
+    assert result is not None  # (some root was involved)
+    first = next(iter(likelihood.values()))
+    shape = np.broadcast_shapes(result.shape, first.shape[:-2] + first.shape[-1:])
+    return np.broadcast_to(result, shape).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,12 +477,15 @@ _TINY: Final = 1e-280
 
 
 class Engine:
-    """Exact naive-Bayes inference from tables compiled once into numpy arrays.
+    """Exact inference from tables compiled once into numpy arrays.
 
-    Each finding state is one row of a stacked likelihood table (rows in vocabulary order),
-    so evidence is a sorted list of row numbers. The posterior is the prior times the product
-    of the evidence rows, normalised; when that product underflows, it is recomputed in log
-    space. The engine holds only read-only arrays, so one engine may serve many threads.
+    Each family of findings (see the module docstring) is compiled into one block of rows, a
+    row for every combination of its members' states and "unknown" (the last digit of each
+    member), holding P(that evidence | cause). A family of one has a row per state and one
+    row of ones for unknown. Evidence is then a sorted list of row numbers, one per family it
+    touches, and the posterior the prior (row 0) times the product of those rows,
+    normalised; when that product underflows, it is recomputed in log space. The engine holds
+    only read-only arrays, so one engine may serve many threads.
 
     Parameters
     ----------
@@ -364,39 +494,84 @@ class Engine:
     """
 
     __slots__ = (
-        "_block",
+        "_code",
+        "_family_of",
         "_label",
         "_likelihood",
         "_log_likelihood",
-        "_row",
+        "_order",
+        "_tables",
+        "_unknown_row",
         "causes",
+        "families",
         "findings",
+        "parents",
+        "states",
     )
 
     def __init__(self, tables: Tables) -> None:
         self.causes: tuple[str, ...] = tuple(cause.id for cause in tables.causes)
         self.findings: tuple[Finding, ...] = tables.findings
-        # Row 0 of the stacked table is the prior; row r > 0 is the finding state label[r].
-        row: dict[str, dict[str, int]] = {}
-        label: list[tuple[str, str]] = [("", "")]
-        for finding in tables.findings:
-            row[finding.id] = {state: len(label) + j for j, state in enumerate(finding.states)}
-            label.extend((finding.id, state) for state in finding.states)
-        likelihood = np.vstack(
-            [tables.prior.reshape(1, -1)]
-            + [tables.likelihood[finding.id] for finding in tables.findings]
+        self.parents: Mapping[str, str] = MappingProxyType(tables.parents)
+        self.states: Mapping[str, tuple[str, ...]] = MappingProxyType(
+            {f.id: f.states for f in tables.findings}
         )
+        self._tables: Mapping[str, FloatArray] = tables.likelihood
+        grouped = families([f.id for f in tables.findings], self.parents)
+        self.families: tuple[tuple[str, ...], ...] = tuple(grouped.values())
+        self._family_of: Mapping[str, int] = MappingProxyType(
+            {name: i for i, members in enumerate(self.families) for name in members}
+        )
+        self._order: Mapping[str, int] = MappingProxyType(
+            {f.id: i for i, f in enumerate(tables.findings)}
+        )
+        # Row 0 is the prior. A family's rows enumerate its members' digits (state index, or
+        # the number of states for unknown), the last member varying fastest.
+        blocks: list[FloatArray] = [tables.prior.reshape(1, -1)]
+        label: list[tuple[tuple[str, str], ...]] = [()]
+        code: dict[str, dict[str, tuple[int, int]]] = {}
+        unknown_row: list[int] = []
+        for slot, members in enumerate(self.families):
+            start = len(label)
+            widths = [len(self.states[m]) + 1 for m in members]
+            strides = [math.prod(widths[i + 1 :]) for i in range(len(members))]
+            rows = []
+            for digits in product(*(range(w) for w in widths)):
+                hard = {
+                    m: self.states[m][d]
+                    for m, d in zip(members, digits, strict=True)
+                    if d < len(self.states[m])
+                }
+                label.append(tuple(hard.items()))
+                if not hard:
+                    rows.append(np.ones(len(self.causes)))
+                else:
+                    rows.append(
+                        evidence_likelihood(self._tables, self.states, hard, parents=self.parents)
+                    )
+            blocks.append(np.array(rows))
+            everything_unknown = start + sum(
+                (w - 1) * s for w, s in zip(widths, strides, strict=True)
+            )
+            unknown_row.append(everything_unknown)
+            for m, w, stride in zip(members, widths, strides, strict=True):
+                if len(members) == 1:
+                    code[m] = {state: (-1, start + j) for j, state in enumerate(self.states[m])}
+                else:
+                    code[m] = {
+                        state: (slot, (j - (w - 1)) * stride)
+                        for j, state in enumerate(self.states[m])
+                    }
+        likelihood = np.vstack(blocks)
         with np.errstate(divide="ignore"):
             log_likelihood = np.log(likelihood)
         for array in (likelihood, log_likelihood):
             array.flags.writeable = False
         self._likelihood: FloatArray = likelihood
         self._log_likelihood: FloatArray = log_likelihood
-        self._row: Mapping[str, Mapping[str, int]] = row
-        self._block: Mapping[str, slice] = {
-            name: slice(min(rows.values()), max(rows.values()) + 1) for name, rows in row.items()
-        }
-        self._label: tuple[tuple[str, str], ...] = tuple(label)
+        self._code: Mapping[str, Mapping[str, tuple[int, int]]] = code
+        self._unknown_row: tuple[int, ...] = tuple(unknown_row)
+        self._label: tuple[tuple[tuple[str, str], ...], ...] = tuple(label)
 
     # ---------------------------------------------------------------- evidence as rows
     def fast_rows(
@@ -408,7 +583,8 @@ class Engine:
         anything else (booleans, unknowns, mistakes) returns None.
         """
         rows: list[int] = []
-        index = self._row
+        touched: dict[int, int] = {}
+        code = self._code
         try:
             if findings is not None:
                 if type(findings) is not dict:
@@ -416,27 +592,45 @@ class Engine:
                 for name, value in findings.items():
                     if type(value) is not str:
                         return None
-                    rows.append(index[name][value])
+                    slot, row = code[name][value]
+                    if slot < 0:
+                        rows.append(row)
+                    else:
+                        touched[slot] = touched.get(slot, self._unknown_row[slot]) + row
             for name, value in more_findings.items():
                 if type(value) is not str or (findings is not None and name in findings):
                     return None
-                rows.append(index[name][value])
+                slot, row = code[name][value]
+                if slot < 0:
+                    rows.append(row)
+                else:
+                    touched[slot] = touched.get(slot, self._unknown_row[slot]) + row
         except (KeyError, TypeError):
             return None
+        rows.extend(touched.values())
         rows.sort()
         return rows
 
     def rows(self, evidence: Mapping[str, str]) -> list[int]:
         """Return the sorted rows of checked evidence (finding → state)."""
-        return sorted(self._row[finding][state] for finding, state in evidence.items())
+        rows: list[int] = []
+        touched: dict[int, int] = {}
+        for finding, state in evidence.items():
+            slot, row = self._code[finding][state]
+            if slot < 0:
+                rows.append(row)
+            else:
+                touched[slot] = touched.get(slot, self._unknown_row[slot]) + row
+        rows.extend(touched.values())
+        rows.sort()
+        return rows
 
     def evidence_weights(
         self, hard: Mapping[str, str], soft: Mapping[str, Soft]
     ) -> list[tuple[str, str, FloatArray]]:
         """Return (finding, state or "soft", weight per state) for each observed finding.
 
-        A hard state is a one-hot weight vector; in table order, so ``weights @
-        block(finding)`` is P(evidence | cause) per cause.
+        A hard state is a one-hot weight vector, in the order of the finding's states.
         """
         observed = []
         for finding in self.findings:
@@ -451,17 +645,100 @@ class Engine:
     def evidence(self, rows: list[int]) -> dict[str, str]:
         """Return finding → state for sorted rows, in vocabulary order."""
         label = self._label
-        return dict(label[r] for r in rows)
+        pairs = [pair for r in rows for pair in label[r]]
+        if len(pairs) > len(rows):  # a family row names several findings: restore the order
+            order = self._order
+            pairs.sort(key=lambda pair: order[pair[0]])
+        return dict(pairs)
+
+    # ---------------------------------------------------------------- structure
+    def family(self, finding: str) -> tuple[str, ...]:
+        """Return the family of ``finding``: its parent (or itself) first, then the children."""
+        return self.families[self._family_of[finding]]
+
+    def likelihood(
+        self, hard: Mapping[str, str], soft: Mapping[str, Soft] | None = None
+    ) -> FloatArray:
+        """Return P(evidence | cause) for every cause (ones without evidence)."""
+        return evidence_likelihood(
+            self._tables, self.states, hard, parents=self.parents, soft=soft
+        )
+
+    def conditional(
+        self,
+        finding: str,
+        hard: Mapping[str, str] | None = None,
+        soft: Mapping[str, Soft] | None = None,
+    ) -> FloatArray:
+        """Return P(finding = state | cause, evidence) as a (states, causes) matrix.
+
+        Only the evidence on the finding's own family matters (families are independent given
+        the cause); the finding's own evidence is ignored. Where the evidence is impossible
+        under a cause, that cause's column is the finding's marginal.
+        """
+        members = set(self.family(finding)) - {finding}
+        given = {f: s for f, s in (hard or {}).items() if f in members}
+        given_soft = {f: w for f, w in (soft or {}).items() if f in members}
+        if len(members) == 0 or (not given and not given_soft):
+            return self.block(finding)
+        base = self.likelihood(given, given_soft)
+        joint = np.array(
+            [
+                self.likelihood({**given, finding: state}, given_soft)
+                for state in self.states[finding]
+            ]
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out: FloatArray = np.where(
+                base > 0, joint / np.where(base > 0, base, 1.0), self.block(finding)
+            )
+        return out
+
+    def block(self, finding: str) -> FloatArray:
+        """Return P(finding = state | cause) as a (states, causes) matrix (read-only).
+
+        For a finding with a parent, this is the marginal over the parent's states.
+        """
+        slot = self._family_of[finding]
+        members = self.families[slot]
+        if len(members) == 1:
+            start = self._unknown_row[slot] - len(self.states[finding])
+            return self._likelihood[start : self._unknown_row[slot]]
+        unknown = self._unknown_row[slot]
+        rows = [unknown + self._code[finding][state][1] for state in self.states[finding]]
+        return self._likelihood[rows]
 
     # ---------------------------------------------------------------- inference
     def soft_factor(self, finding: str, weights: Soft) -> FloatArray:
-        """Return P(soft evidence | cause): the weights times the finding's likelihoods."""
-        factor: FloatArray = np.asarray(weights) @ self._likelihood[self._block[finding]]
+        """Return P(soft evidence | cause) for a finding alone (its family unobserved)."""
+        factor: FloatArray = np.asarray(weights) @ self.block(finding)
         return factor
 
-    def block(self, finding: str) -> FloatArray:
-        """Return the (states, causes) likelihood matrix of one finding (read-only)."""
-        return self._likelihood[self._block[finding]]
+    def _factors(
+        self, rows: list[int], soft: Mapping[str, Soft] | None
+    ) -> tuple[list[int], list[FloatArray]]:
+        """Split evidence into compiled rows and the factors of families with soft evidence."""
+        if not soft:
+            return rows, []
+        slots = {self._family_of[f] for f in soft}
+        kept: list[int] = []
+        hard: dict[str, str] = {}
+        for r in rows:
+            pairs = self._label[r]
+            if pairs and self._family_of[pairs[0][0]] in slots:
+                hard.update(pairs)
+            else:
+                kept.append(r)
+        factors = []
+        for slot in sorted(slots):
+            members = self.families[slot]
+            factors.append(
+                self.likelihood(
+                    {f: s for f, s in hard.items() if f in members},
+                    {f: w for f, w in soft.items() if f in members},
+                )
+            )
+        return kept, factors
 
     def posterior_rows(
         self, rows: list[int], soft: Mapping[str, Soft] | None = None
@@ -473,9 +750,10 @@ class Engine:
         ImpossibleEvidenceError
             When the evidence has probability zero under every cause.
         """
-        joint: FloatArray = self._likelihood[[0, *rows]].prod(axis=0)
-        for finding, weights in (soft or {}).items():
-            joint *= self.soft_factor(finding, weights)
+        kept, factors = self._factors(rows, soft)
+        joint: FloatArray = self._likelihood[[0, *kept]].prod(axis=0)
+        for factor in factors:
+            joint *= factor
         total = joint.sum()
         if not total > _TINY:
             return self._log_posterior(rows, soft)
@@ -486,10 +764,11 @@ class Engine:
         self, rows: list[int], soft: Mapping[str, Soft] | None = None
     ) -> FloatArray:
         """Return log P(cause, evidence) for every cause (a new array)."""
-        log_joint: FloatArray = self._log_likelihood[[0, *rows]].sum(axis=0)
+        kept, factors = self._factors(rows, soft)
+        log_joint: FloatArray = self._log_likelihood[[0, *kept]].sum(axis=0)
         with np.errstate(divide="ignore"):
-            for finding, weights in (soft or {}).items():
-                log_joint += np.log(self.soft_factor(finding, weights))
+            for factor in factors:
+                log_joint += np.log(factor)
         return log_joint
 
     def _log_posterior(
@@ -506,14 +785,14 @@ class Engine:
     def _impossible_message(self, rows: list[int], soft: Mapping[str, Soft] | None) -> str:
         zeros = []
         for r in rows:
-            finding, state = self._label[r]
             causes = [
                 cause
                 for cause, value in zip(self.causes, self._likelihood[r], strict=True)
                 if value == 0.0
             ]
             if causes:
-                zeros.append(f"{finding}={state!r} (zero under {', '.join(causes)})")
+                given = " and ".join(f"{f}={s!r}" for f, s in self._label[r])
+                zeros.append(f"{given} (zero under {', '.join(causes)})")
         for finding, weights in (soft or {}).items():
             factor = self.soft_factor(finding, weights)
             causes = [
@@ -522,7 +801,7 @@ class Engine:
             if causes:
                 zeros.append(f"{finding}~{weights} (zero under {', '.join(causes)})")
         given = ", ".join(
-            [f"{f}={s!r}" for f, s in (self._label[r] for r in rows)]
+            [f"{f}={s!r}" for r in rows for f, s in self._label[r]]
             + [f"{f}~{w}" for f, w in (soft or {}).items()]
         )
         detail = "; ".join(zeros) if zeros else "the prior is zero where the findings are not"

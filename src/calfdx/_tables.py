@@ -77,6 +77,9 @@ SCORE_TIERS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
 )
 #: Allowed values of the ``category`` column of findings.csv.
 CATEGORIES: Final = ("history", "examination", "risk_factor", "investigation")
+#: Most findings one finding's family (a parent and its children) may hold: the engine compiles
+#: a family into one table with a row per combination of its members' states and "unknown".
+MAX_FAMILY: Final = 6
 #: Absolute tolerance for probabilities that must sum to one.
 SUM_TOLERANCE: Final = 1e-6
 
@@ -134,6 +137,7 @@ OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
     {
         "causes.csv": ("icd10", "snomed_ct", "code_source_id", "code_notes"),
         "findings.csv": (
+            "parent",
             "cost",
             "snomed_ct",
             "loinc",
@@ -142,7 +146,7 @@ OPTIONAL_COLUMNS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "code_notes",
         ),
         "priors.csv": ("ess",),
-        "likelihoods.csv": ("ess",),
+        "likelihoods.csv": ("parent_state", "ess"),
         "triage.csv": ("min_likelihood_ratio",),
     }
 )
@@ -257,6 +261,9 @@ class Finding:
     loinc: str = ""
     #: (state, SNOMED CT concept id) pairs for the states that have their own code.
     state_codes: tuple[tuple[str, str], ...] = ()
+    #: The finding this one depends on besides the cause ("" for none): its likelihood is
+    #: P(finding | parent, cause), one column per state of the parent.
+    parent: str = ""
 
     @property
     def is_yes_no(self) -> bool:
@@ -287,6 +294,7 @@ class Finding:
             "question": self.question,
             "cost": self.cost,
             "codes": self.codes,
+            "parent": self.parent or None,
         }
 
 
@@ -415,8 +423,10 @@ class Tables:
     """Validated, immutable tables for one setting.
 
     ``prior[i]`` is the prior of ``causes[i]``; ``likelihood[f][j, i]`` is
-    P(finding ``f`` = its ``j``-th state | ``causes[i]``). The data frames keep every row of
-    the CSV files (all settings), with their sources, for researchers to read.
+    P(finding ``f`` = its ``j``-th state | ``causes[i]``), and for a finding with a parent
+    ``likelihood[f][j, k, i]`` is P(``f`` = its ``j``-th state | parent = its ``k``-th state,
+    ``causes[i]``). The data frames keep every row of the CSV files (all settings), with their
+    sources, for researchers to read.
     """
 
     source: str
@@ -439,12 +449,18 @@ class Tables:
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     #: Effective sample size of each cause's prior (this setting), in cause order.
     prior_ess: FloatArray = field(default_factory=lambda: np.zeros(0))
-    #: Finding → effective sample size of P(finding | cause) per cause, in cause order.
+    #: Finding → effective sample size of P(finding | cause) per cause, in cause order (for a
+    #: finding with a parent: per parent state and cause).
     likelihood_ess: dict[str, FloatArray] = field(default_factory=dict)
     #: Setting → prior of each cause (every setting of priors.csv), in cause order.
     setting_priors: Mapping[str, FloatArray] = field(default_factory=dict)
     #: The published statistics the tables must reproduce (targets.csv).
     targets: tuple[Target, ...] = ()
+
+    @property
+    def parents(self) -> dict[str, str]:
+        """Finding → its parent finding, for the findings that have one."""
+        return {f.id: f.parent for f in self.findings if f.parent}
 
 
 # --------------------------------------------------------------------------------------------
@@ -972,6 +988,51 @@ def _findings(
                 snomed_ct,
                 loinc,
                 state_codes,
+                row.values.get("parent", "").strip(),
+            )
+    return _check_parents(rows, findings, out)
+
+
+def _check_parents(
+    rows: list[_Row], findings: dict[str, Finding], out: _Collector
+) -> dict[str, Finding]:
+    """Check the ``parent`` column; drop a finding whose parent is broken.
+
+    A parent is a known finding without a parent of its own, and a family holds at most
+    MAX_FAMILY findings.
+    """
+    name = "findings.csv"
+    line = {row.values["finding"]: row.line for row in rows}
+    declared = frozenset(line)
+    family: dict[str, list[str]] = {}
+    for finding in list(findings.values()):
+        parent = finding.parent
+        if not parent:
+            continue
+        problem = None
+        if parent == finding.id:
+            problem = f"finding {finding.id!r} cannot be its own parent."
+        elif parent not in declared:
+            problem = f"unknown parent {parent!r}; it is not a finding of findings.csv."
+        elif parent in findings and findings[parent].parent:
+            problem = (
+                f"parent {parent!r} has a parent of its own ({findings[parent].parent!r}); a "
+                "parent must be a finding without a parent (families are one level deep)."
+            )
+        if problem is not None:
+            out.add(name, line[finding.id], "parent", problem)
+        if problem is not None or parent not in findings:  # (a broken parent is reported)
+            del findings[finding.id]
+        else:
+            family.setdefault(parent, [parent]).append(finding.id)
+    for parent, members in family.items():
+        if len(members) > MAX_FAMILY:
+            out.add(
+                name,
+                line[parent],
+                "parent",
+                f"finding {parent!r} has {len(members) - 1} children ({', '.join(members[1:])}); "
+                f"a family may hold at most {MAX_FAMILY} findings in all.",
             )
     return findings
 
@@ -1031,15 +1092,16 @@ def _likelihoods(
     out: _Collector,
     declared: frozenset[str] = frozenset(),
     declared_causes: frozenset[str] = frozenset(),
-) -> dict[tuple[str, str], dict[str, float]]:
+) -> dict[tuple[str, str, str], dict[str, float]]:
     name = "likelihoods.csv"
-    # (finding, cause) -> state -> probability
-    table: dict[tuple[str, str], dict[str, float]] = {}
-    first_line: dict[tuple[str, str], int] = {}
-    broken: set[tuple[str, str]] = set()  # keys with a row already reported as broken
+    # (finding, cause, parent state or "") -> state -> probability
+    table: dict[tuple[str, str, str], dict[str, float]] = {}
+    first_line: dict[tuple[str, str, str], int] = {}
+    broken: set[tuple[str, str]] = set()  # (finding, cause) with a row reported as broken
     seen: dict[tuple[str, ...], int] = {}
     for row in rows:
         finding, state, cause = (row.values[c] for c in ("finding", "state", "cause"))
+        parent_state = row.values.get("parent_state", "").strip()
         if (finding in declared and finding not in findings) or (
             cause in declared_causes and cause not in causes
         ):
@@ -1061,6 +1123,8 @@ def _likelihoods(
                 f"Allowed states: {list(findings[finding].states)}.",
             )
             ok = False
+        if finding in findings:
+            ok &= _check_parent_state(row, findings[finding], findings, parent_state, out)
         if causes and cause not in causes:
             out.add(name, row.line, "cause", f"unknown cause {cause!r}; it is not in causes.csv.")
             ok = False
@@ -1068,34 +1132,76 @@ def _likelihoods(
         _check_provenance(name, row, sources, out)
         if out.count > before:
             broken.add((finding, cause))
-        duplicate = ok and _duplicate(seen, (finding, state, cause), name, row, out)
+        key = (finding, cause, parent_state)
+        row_key = (finding, state, cause, *([parent_state] if parent_state else []))
+        duplicate = ok and _duplicate(seen, row_key, name, row, out)
         if ok and not duplicate and value is not None:
-            table.setdefault((finding, cause), {})[state] = value
-            first_line.setdefault((finding, cause), row.line)
+            table.setdefault(key, {})[state] = value
+            first_line.setdefault(key, row.line)
     for spec in findings.values():
+        parent_states = findings[spec.parent].states if spec.parent else ("",)
         for cause in causes:
-            key = (spec.id, cause)
-            values = table.get(key, {})
-            missing = [state for state in spec.states if state not in values]
-            if missing:
-                if key not in broken:
+            for parent_state in parent_states:
+                key = (spec.id, cause, parent_state)
+                given = f", parent state {parent_state!r}" if parent_state else ""
+                values = table.get(key, {})
+                missing = [state for state in spec.states if state not in values]
+                if missing:
+                    if (spec.id, cause) not in broken:
+                        out.add(
+                            name,
+                            None,
+                            None,
+                            f"no row for finding {spec.id!r}, cause {cause!r}{given}, "
+                            f"states {missing}.",
+                        )
+                    continue
+                total = sum(values.values())
+                if abs(total - 1.0) > SUM_TOLERANCE:
+                    condition = f"{spec.parent}={parent_state}, " if parent_state else ""
                     out.add(
                         name,
-                        None,
-                        None,
-                        f"no row for finding {spec.id!r}, cause {cause!r}, states {missing}.",
+                        first_line[key],
+                        "probability",
+                        f"P({spec.id} | {condition}{cause}) over the states "
+                        f"{list(spec.states)} sums to {total:.9g}; it must sum to 1 within "
+                        f"{SUM_TOLERANCE:g}.",
                     )
-                continue
-            total = sum(values.values())
-            if abs(total - 1.0) > SUM_TOLERANCE:
-                out.add(
-                    name,
-                    first_line[key],
-                    "probability",
-                    f"P({spec.id} | {cause}) over the states {list(spec.states)} sums "
-                    f"to {total:.9g}; it must sum to 1 within {SUM_TOLERANCE:g}.",
-                )
     return table
+
+
+def _check_parent_state(
+    row: _Row,
+    finding: Finding,
+    findings: Mapping[str, Finding],
+    parent_state: str,
+    out: _Collector,
+) -> bool:
+    """Check a likelihood row's ``parent_state`` against its finding's parent."""
+    name = "likelihoods.csv"
+    if not finding.parent:
+        if parent_state:
+            out.add(
+                name,
+                row.line,
+                "parent_state",
+                f"finding {finding.id!r} has no parent in findings.csv, so parent_state must be "
+                f"empty. Got {parent_state!r} instead.",
+            )
+            return False
+        return True
+    allowed = findings[finding.parent].states
+    if parent_state not in allowed:
+        got = f"Got {parent_state!r} instead." if parent_state else "It is empty."
+        out.add(
+            name,
+            row.line,
+            "parent_state",
+            f"finding {finding.id!r} has the parent {finding.parent!r}, so each row names a "
+            f"state of it. Allowed states: {list(allowed)}. {got}",
+        )
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -1354,15 +1460,15 @@ class _Content:
     causes: dict[str, Cause]
     findings: dict[str, Finding]
     priors: dict[str, dict[str, float]]
-    likelihoods: dict[tuple[str, str], dict[str, float]]
+    likelihoods: dict[tuple[str, str, str], dict[str, float]]
     rows: dict[str, list[_Row]]
     red_flags: tuple[RedFlag, ...] = ()
     triage: dict[str, float] | None = None
     targets: tuple[Target, ...] = ()
     triage_evidence: dict[str, float] = field(default_factory=dict)
-    # (setting, cause) -> ess; (finding, cause) -> ess (the smallest over the states)
+    # (setting, cause) -> ess; (finding, cause, parent state) -> ess (smallest over the states)
     prior_ess: dict[tuple[str, str], float] = field(default_factory=dict)
-    likelihood_ess: dict[tuple[str, str], float] = field(default_factory=dict)
+    likelihood_ess: dict[tuple[str, str, str], float] = field(default_factory=dict)
     #: How many problems were found (more than are kept when there are very many).
     problem_count: int = 0
 
@@ -1439,9 +1545,9 @@ def _collect(files: Mapping[str, bytes], source: str) -> tuple[_Content, list[Ta
         (row.values["setting"], row.values["cause"]): _parse_ess("priors.csv", row, out)
         for row in parsed["priors.csv"]
     }
-    likelihood_ess: dict[tuple[str, str], float] = {}
+    likelihood_ess: dict[tuple[str, str, str], float] = {}
     for row in parsed["likelihoods.csv"]:
-        key = (row.values["finding"], row.values["cause"])
+        key = (row.values["finding"], row.values["cause"], row.values.get("parent_state", ""))
         value = _parse_ess("likelihoods.csv", row, out)
         likelihood_ess[key] = min(value, likelihood_ess.get(key, value))
     content = _Content(
@@ -1554,6 +1660,11 @@ def read_tables(
     return build_tables(read_files(folder), str(folder), setting=setting)
 
 
+def _column_keys(finding: Finding, findings: Mapping[str, Finding]) -> tuple[str, ...]:
+    """Return the parent states of a finding's column blocks ("" for no parent)."""
+    return findings[finding.parent].states if finding.parent else ("",)
+
+
 def build_tables(
     files: Mapping[str, bytes], source: str, *, setting: str = DEFAULT_SETTING
 ) -> Tables:
@@ -1575,11 +1686,15 @@ def build_tables(
     likelihood = {
         f.id: _readonly(
             np.array(
-                [[table[(f.id, c)][state] for c in cause_ids] for state in f.states],
+                [
+                    [[table[(f.id, c, k)][state] for c in cause_ids] for k in keys]
+                    for state in f.states
+                ],
                 dtype=np.float64,
-            )
+            ).reshape(len(f.states), *([-1] if f.parent else []), len(cause_ids))
         )
         for f in findings.values()
+        for keys in [_column_keys(f, findings)]
     }
     return Tables(
         source=source,
@@ -1599,8 +1714,13 @@ def build_tables(
         files=dict(files),
         prior_ess=_readonly(np.array([content.prior_ess[(setting, c)] for c in cause_ids])),
         likelihood_ess={
-            f.id: _readonly(np.array([content.likelihood_ess[(f.id, c)] for c in cause_ids]))
+            f.id: _readonly(
+                np.array(
+                    [[content.likelihood_ess[(f.id, c, k)] for c in cause_ids] for k in keys]
+                ).reshape(*([-1] if f.parent else []), len(cause_ids))
+            )
             for f in findings.values()
+            for keys in [_column_keys(f, findings)]
         },
         setting_priors={
             name: _readonly(np.array([values[c] for c in cause_ids], dtype=np.float64))
