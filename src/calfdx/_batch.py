@@ -60,52 +60,53 @@ _SHOWN: Final = 5  # how many rows and values an error message names
 class BatchTables:
     """A model's tables compiled for cohorts: grouped joint tables (read-only).
 
+    Built from the engine's compiled families (see :class:`~calfdx._inference.Engine`): a
+    group packs whole families, and its joint table is the product of their tables, so a
+    finding's family never spans two groups.
+
     Parameters
     ----------
-    findings : tuple of Finding
-        The vocabulary, in table order.
+    engine : Engine
+        The compiled engine of the tables.
     prior : ndarray
         P(cause) in table order.
-    likelihood : mapping
-        Finding id → (states, causes) likelihood matrix.
     """
 
     __slots__ = ("group_of", "n_causes", "stride_of", "tables", "unknown")
 
-    def __init__(
-        self,
-        findings: tuple[Finding, ...],
-        prior: FloatArray,
-        likelihood: Mapping[str, FloatArray],
-    ) -> None:
+    def __init__(self, engine: Engine, prior: FloatArray) -> None:
         n_causes = prior.shape[0]
+        index = {f.id: i for i, f in enumerate(engine.findings)}
         groups: list[list[int]] = []
         size = _GROUP_ROWS + 1
-        for index, finding in enumerate(findings):
-            width = len(finding.states) + 1
+        for slot in range(len(engine.families)):
+            width = engine.family_table(slot).shape[0]
             if size * width > _GROUP_ROWS or not groups:
                 groups.append([])
                 size = 1
-            groups[-1].append(index)
+            groups[-1].append(slot)
             size *= width
-        group_of = np.zeros(len(findings), dtype=np.intp)
-        stride_of = np.zeros(len(findings), dtype=np.intp)
+        group_of = np.zeros(len(engine.findings), dtype=np.intp)
+        stride_of = np.zeros(len(engine.findings), dtype=np.intp)
         joint_tables: list[FloatArray] = []
         with np.errstate(divide="ignore"):
             log_prior = np.log(prior)
-            log_likelihood = {f.id: np.log(likelihood[f.id]) for f in findings}
-        for g, members in enumerate(groups or [[]]):
+        for g, slots in enumerate(groups or [[]]):
             # In log space: a raw product of likelihoods can underflow before the division by
             # the row's peak below (1e-150 on three findings is 1e-450).
             log_joint = log_prior.reshape(1, -1).copy() if g == 0 else np.zeros((1, n_causes))
             stride = 1
-            for index in reversed(members):  # the last member varies fastest
-                finding = findings[index]
-                extended = np.vstack([log_likelihood[finding.id], np.zeros((1, n_causes))])
-                log_joint = (extended[:, None, :] + log_joint[None, :, :]).reshape(-1, n_causes)
-                group_of[index] = g
-                stride_of[index] = stride
-                stride *= extended.shape[0]
+            for slot in reversed(slots):  # the last family varies fastest
+                with np.errstate(divide="ignore"):
+                    table = np.log(engine.family_table(slot))
+                log_joint = (table[:, None, :] + log_joint[None, :, :]).reshape(-1, n_causes)
+                members = engine.families[slot]
+                inner = 1  # a member's stride within its family: the last member fastest
+                for name in reversed(members):
+                    group_of[index[name]] = g
+                    stride_of[index[name]] = stride * inner
+                    inner *= len(engine.states[name]) + 1
+                stride *= table.shape[0]
             peak = log_joint.max(axis=1, keepdims=True)
             peak[~np.isfinite(peak)] = 0.0  # an impossible row stays all zeros
             joint_tables.append(np.exp(log_joint - peak))
@@ -121,7 +122,7 @@ class BatchTables:
         self.n_causes = n_causes
         #: The code of "unknown" for each finding: its number of states.
         self.unknown: npt.NDArray[np.int8] = np.array(
-            [len(f.states) for f in findings], dtype=np.int8
+            [len(f.states) for f in engine.findings], dtype=np.int8
         )
         self.unknown.flags.writeable = False
 

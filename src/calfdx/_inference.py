@@ -435,9 +435,15 @@ def evidence_likelihood(
     points = score[0] if score is not None else {}
     involved = [*hard, *soft, *points]
     roots = dict.fromkeys(parents.get(f, f) for f in involved)
+    # The batch shape of the tables, with the causes: (..., causes).
+    batch = np.broadcast_shapes(
+        *(
+            table.shape[: -3 if name in parents else -2] + table.shape[-1:]
+            for name, table in likelihood.items()
+        )
+    )
     if not roots:
-        first = next(iter(likelihood.values()))
-        return np.ones(first.shape[:-2] + first.shape[-1:])
+        return np.ones(batch)
     children: dict[str, list[str]] = {}
     for child, parent in parents.items():
         if parent in roots and (child in hard or child in soft or child in points):
@@ -463,9 +469,7 @@ def evidence_likelihood(
         )
         result = tier if result is None else result * tier
     assert result is not None  # (some root was involved)
-    first = next(iter(likelihood.values()))
-    shape = np.broadcast_shapes(result.shape, first.shape[:-2] + first.shape[-1:])
-    return np.broadcast_to(result, shape).copy()
+    return np.broadcast_to(result, np.broadcast_shapes(result.shape, batch)).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -500,6 +504,7 @@ class Engine:
         "_likelihood",
         "_log_likelihood",
         "_order",
+        "_start",
         "_tables",
         "_unknown_row",
         "causes",
@@ -531,8 +536,10 @@ class Engine:
         label: list[tuple[tuple[str, str], ...]] = [()]
         code: dict[str, dict[str, tuple[int, int]]] = {}
         unknown_row: list[int] = []
+        starts: list[int] = []
         for slot, members in enumerate(self.families):
             start = len(label)
+            starts.append(start)
             widths = [len(self.states[m]) + 1 for m in members]
             strides = [math.prod(widths[i + 1 :]) for i in range(len(members))]
             rows = []
@@ -571,6 +578,7 @@ class Engine:
         self._log_likelihood: FloatArray = log_likelihood
         self._code: Mapping[str, Mapping[str, tuple[int, int]]] = code
         self._unknown_row: tuple[int, ...] = tuple(unknown_row)
+        self._start: tuple[int, ...] = tuple(starts)
         self._label: tuple[tuple[tuple[str, str], ...], ...] = tuple(label)
 
     # ---------------------------------------------------------------- evidence as rows
@@ -655,6 +663,14 @@ class Engine:
     def family(self, finding: str) -> tuple[str, ...]:
         """Return the family of ``finding``: its parent (or itself) first, then the children."""
         return self.families[self._family_of[finding]]
+
+    def family_table(self, slot: int) -> FloatArray:
+        """Return family ``slot``'s compiled rows: P(evidence | cause) for every combination.
+
+        Rows enumerate the members' digits (a state's index, or the number of states for
+        unknown), the last member varying fastest; read-only.
+        """
+        return self._likelihood[self._start[slot] : self._unknown_row[slot] + 1]
 
     def likelihood(
         self, hard: Mapping[str, str], soft: Mapping[str, Soft] | None = None

@@ -104,11 +104,10 @@ class Model:
         if not isinstance(tables, Tables):
             msg = "Create a Model with calfdx.load_model(path), not Model(...) directly."
             raise InvalidOptionError(msg)
-        engine, batch = (
-            _compiled
-            if _compiled is not None
-            else (Engine(tables), BatchTables(tables.findings, tables.prior, tables.likelihood))
-        )
+        if _compiled is None:
+            compiled_engine = Engine(tables)
+            _compiled = (compiled_engine, BatchTables(compiled_engine, tables.prior))
+        engine, batch = _compiled
         cause_ids = [cause.id for cause in tables.causes]
         setattr_ = object.__setattr__
         setattr_(self, "_tables", tables)

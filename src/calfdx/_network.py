@@ -1,7 +1,7 @@
 """Build the pgmpy network from validated tables: the only module that imports pgmpy.
 
-The network is a naive Bayes structure: the root node ``cause`` has one child per finding,
-and every finding is conditionally independent of the others given the cause. CPD values are
+The root node ``cause`` has one child per finding; a finding with a ``parent`` in findings.csv
+also has that finding as a parent (see ``_inference.py`` for the structure). CPD values are
 assembled by state *name* (never by position in a file); state names are given to pgmpy
 explicitly, so ``TabularCPD`` column order cannot be confused (pgmpy#1925).
 """
@@ -35,6 +35,8 @@ def build_network(tables: Tables) -> DiscreteBayesianNetwork:
     network = DiscreteBayesianNetwork()
     network.add_node(CAUSE_NODE)
     network.add_edges_from([(CAUSE_NODE, finding.id) for finding in tables.findings])
+    network.add_edges_from([(parent, child) for child, parent in tables.parents.items()])
+    states = {finding.id: list(finding.states) for finding in tables.findings}
     cpds = [
         TabularCPD(
             CAUSE_NODE,
@@ -44,14 +46,22 @@ def build_network(tables: Tables) -> DiscreteBayesianNetwork:
         )
     ]
     for finding in tables.findings:
+        # A child's table is (states, parent states, causes); pgmpy's columns run over the
+        # evidence with the first variable slowest, so evidence [parent, cause] is a reshape.
+        parents = [finding.parent] if finding.parent else []
+        table = tables.likelihood[finding.id]
         cpds.append(
             TabularCPD(
                 finding.id,
                 len(finding.states),
-                tables.likelihood[finding.id],
-                evidence=[CAUSE_NODE],
-                evidence_card=[len(cause_states)],
-                state_names={finding.id: list(finding.states), CAUSE_NODE: cause_states},
+                table.reshape(len(finding.states), -1),
+                evidence=[*parents, CAUSE_NODE],
+                evidence_card=[*(len(states[p]) for p in parents), len(cause_states)],
+                state_names={
+                    finding.id: states[finding.id],
+                    CAUSE_NODE: cause_states,
+                    **{p: states[p] for p in parents},
+                },
             )
         )
     network.add_cpds(*cpds)

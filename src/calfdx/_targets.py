@@ -75,12 +75,16 @@ class CalibrationError(CalfdxError, ValueError):
 # Statistics
 
 
-def _findings_of(target: Target) -> set[str]:
-    """Return the findings whose numbers a target's statistic depends on."""
+def _findings_of(target: Target, parents: Mapping[str, str]) -> set[str]:
+    """Return the findings whose numbers a target's statistic depends on.
+
+    These are the findings of its evidence and score, and their parents (a child's
+    probability is a sum over its parent's states).
+    """
     found = {finding for finding, _ in target.evidence}
     if target.score is not None:
         found |= set(SCORES[target.score][0])
-    return found
+    return found | {parents[f] for f in found if f in parents}
 
 
 def target_values(
@@ -89,11 +93,13 @@ def target_values(
     priors: Mapping[str, FloatArray],
     likelihood: Mapping[str, FloatArray],
     states: Mapping[str, tuple[str, ...]],
+    parents: Mapping[str, str],
 ) -> FloatArray:
     """Return each target's statistic computed from the tables (axis -1: targets).
 
     ``priors`` maps setting → (..., causes) and ``likelihood`` finding → (..., states,
-    causes); leading axes (a batch of tables) broadcast.
+    causes), or (..., states, parent states, causes) for a finding with a parent; leading
+    axes (a batch of tables) broadcast.
     """
     values = []
     for target in targets:
@@ -102,7 +108,9 @@ def target_values(
         prior = prior / prior.sum(axis=-1, keepdims=True)
         if target.evidence or target.score is not None:
             score = SCORES[target.score] if target.score is not None else None
-            like = evidence_likelihood(likelihood, states, dict(target.evidence), score)
+            like = evidence_likelihood(
+                likelihood, states, dict(target.evidence), score, parents=parents
+            )
         else:
             like = np.ones_like(prior)
         k = causes.index(target.cause)
@@ -288,7 +296,9 @@ def check_targets(model: Model, targets: object = None) -> TargetReport:
     states = {f.id: f.states for f in tables.findings}
     checks = []
     if chosen:
-        values = target_values(chosen, causes, _setting_priors(tables), tables.likelihood, states)
+        values = target_values(
+            chosen, causes, _setting_priors(tables), tables.likelihood, states, tables.parents
+        )
         for target, value in zip(chosen, values.tolist(), strict=True):
             met = target.low <= value <= target.high
             miss = 0.0 if met else value - (target.low if value < target.low else target.high)
@@ -327,12 +337,15 @@ class _Block:
     """Distributions whose estimate entries may move, computed together.
 
     For a likelihood block: P(finding | cause) for the causes ``columns`` (one distribution
-    each, over all the finding's states). For a prior block: the estimate entries
-    ``columns`` of one setting's prior (one distribution, holding ``mass``).
+    each, over all the finding's states), or P(finding | parent state, cause) for one state
+    of a parent. For a prior block: the estimate entries ``columns`` of one setting's prior
+    (one distribution, holding ``mass``).
     """
 
     kind: str  # "likelihood" or "prior"
     key: str  # the finding or the setting
+    parent_state: str  # for a finding with a parent: the parent's state; else ""
+    parent_index: int | None  # that state's index in the parent's states; else None
     columns: list[int]  # cause indices
     start: FloatArray  # (distributions, entries): the current values, each row summing to 1
     mass: FloatArray  # (distributions,): what each distribution's entries hold in the table
@@ -340,40 +353,60 @@ class _Block:
     params: npt.NDArray[np.intp]  # (distributions, entries - 1): indices into the parameters
 
 
-def _involved(targets: Sequence[Target]) -> set[str]:
+def _involved(targets: Sequence[Target], parents: Mapping[str, str]) -> set[str]:
     """Return the findings whose numbers any of the targets depends on."""
-    return set().union(*(_findings_of(t) for t in targets)) if targets else set()
+    return set().union(*(_findings_of(t, parents) for t in targets)) if targets else set()
 
 
 def _free_blocks(tables: Tables, targets: Sequence[Target]) -> tuple[list[_Block], int]:
     causes = [cause.id for cause in tables.causes]
-    involved = _involved(targets)
-    rows: dict[tuple[str, str], list[dict[str, str]]] = {}
+    parents = tables.parents
+    involved = _involved(targets, parents)
+    vocabulary = {f.id: f for f in tables.findings}
+    rows: dict[tuple[str, str, str], list[dict[str, str]]] = {}
     for row in tables.likelihoods_rows:
-        rows.setdefault((row["finding"], row["cause"]), []).append(row)
+        key = (row["finding"], row["cause"], row.get("parent_state", ""))
+        rows.setdefault(key, []).append(row)
     blocks: list[_Block] = []
     size = 0
 
-    def add(kind: str, key: str, columns: list[int], start: FloatArray, ess: FloatArray) -> None:
+    def add(
+        kind: str,
+        key: tuple[str, str, int | None],
+        columns: list[int],
+        start: FloatArray,
+        ess: FloatArray,
+    ) -> None:
         nonlocal size
         n, k = start.shape
         mass = start.sum(axis=1)
         params = np.arange(size, size + n * (k - 1), dtype=np.intp).reshape(n, k - 1)
         size += n * (k - 1)
-        blocks.append(_Block(kind, key, columns, start / mass[:, None], mass, ess, params))
+        block = _Block(kind, *key, columns, start / mass[:, None], mass, ess, params)
+        blocks.append(block)
 
     for finding in tables.findings:
         if finding.id not in involved:
             continue
-        columns = [
-            j
-            for j, cause in enumerate(causes)
-            if all(row["source_type"] == "expert_estimate" for row in rows[(finding.id, cause)])
-        ]
-        if columns:
+        parent_states = vocabulary[finding.parent].states if finding.parent else ("",)
+        for k, parent_state in enumerate(parent_states):
+            columns = [
+                j
+                for j, cause in enumerate(causes)
+                if all(
+                    row["source_type"] == "expert_estimate"
+                    for row in rows[(finding.id, cause, parent_state)]
+                )
+            ]
+            if not columns:
+                continue
             table = np.asarray(tables.likelihood[finding.id], dtype=np.float64)
-            ess = np.asarray(tables.likelihood_ess[finding.id], dtype=np.float64)[columns]
-            add("likelihood", finding.id, columns, table[:, columns].T.copy(), ess)
+            ess = np.asarray(tables.likelihood_ess[finding.id], dtype=np.float64)
+            index = k if finding.parent else None
+            if index is not None:
+                table, ess = table[:, index, :], ess[index]
+            start = table[:, columns].T.copy()
+            add("likelihood", (finding.id, parent_state, index), columns, start, ess[columns])
     for setting in sorted({t.setting for t in targets}):
         group = [row for row in tables.priors_rows if row["setting"] == setting]
         free = [row for row in group if row["source_type"] == "expert_estimate"]
@@ -386,7 +419,8 @@ def _free_blocks(tables: Tables, targets: Sequence[Target]) -> tuple[list[_Block
         )
         prior = np.asarray(tables.setting_priors[setting], dtype=np.float64)
         weight = PRIOR_WEIGHT * smallest
-        add("prior", setting, columns, prior[columns][None, :].copy(), np.array([weight]))
+        start = prior[columns][None, :].copy()
+        add("prior", (setting, "", None), columns, start, np.array([weight]))
     return blocks, size
 
 
@@ -398,8 +432,11 @@ class _Problem:
         self.targets = targets
         self.causes = [cause.id for cause in tables.causes]
         self.states = {f.id: f.states for f in tables.findings}
+        self.parents = tables.parents
         self.blocks, self.size = _free_blocks(tables, targets)
-        self.base_likelihood = {f: np.asarray(tables.likelihood[f]) for f in _involved(targets)}
+        self.base_likelihood = {
+            f: np.asarray(tables.likelihood[f]) for f in _involved(targets, self.parents)
+        }
         self.base_priors = _setting_priors(tables)
         #: For each block, the targets whose statistic depends on its numbers.
         self.dependent = [
@@ -407,7 +444,7 @@ class _Problem:
                 i
                 for i, t in enumerate(targets)
                 if (
-                    block.key in _findings_of(t)
+                    block.key in _findings_of(t, self.parents)
                     if block.kind == "likelihood"
                     else t.setting == block.key
                 )
@@ -455,7 +492,7 @@ class _Problem:
             divergences[:, b] = (p * (log_p - np.log(block.start))).sum(axis=2) @ block.ess
             new = p * block.mass[:, None]
             if block.kind == "likelihood":
-                likelihood[block.key][:, :, block.columns] = new.transpose(0, 2, 1)
+                _place(likelihood[block.key], block, new.transpose(0, 2, 1))
             else:
                 priors[block.key][:, block.columns] = new[:, 0, :]
         return likelihood, priors, divergences
@@ -463,7 +500,9 @@ class _Problem:
     def evaluate(self, theta: FloatArray) -> tuple[FloatArray, FloatArray]:
         """Return (relative entropy (B,), statistics (B, targets)) for parameters (B, n)."""
         likelihood, priors, divergences = self.tables_at(theta)
-        values = target_values(self.targets, self.causes, priors, likelihood, self.states)
+        values = target_values(
+            self.targets, self.causes, priors, likelihood, self.states, self.parents
+        )
         return _total(divergences), values
 
     def objective(
@@ -482,7 +521,9 @@ class _Problem:
             likelihood = {f: a[0] for f, a in batched.items()}
             priors = {s: p[0] for s, p in batched_priors.items()}
             divergences = all_divergences[0]
-            stats = target_values(self.targets, self.causes, priors, likelihood, self.states)
+            stats = target_values(
+                self.targets, self.causes, priors, likelihood, self.states, self.parents
+            )
             logs = np.log(stats)
             misses = (np.maximum(low - logs, 0.0) + np.maximum(logs - high, 0.0)) ** 2
             value = float(_total(divergences[None, :])[0] + weight * misses.sum())
@@ -501,7 +542,7 @@ class _Problem:
                     batch_priors: dict[str, FloatArray] = dict(priors)
                     if block.kind == "likelihood":
                         table = np.repeat(likelihood[block.key][None], len(chosen), axis=0)
-                        table[:, :, block.columns] = new.transpose(0, 2, 1)
+                        _place(table, block, new.transpose(0, 2, 1))
                         batch_likelihood[block.key] = table
                     else:
                         prior = np.repeat(priors[block.key][None], len(chosen), axis=0)
@@ -510,7 +551,12 @@ class _Problem:
                     targets = [self.targets[i] for i in dependent]
                     moved = np.log(
                         target_values(
-                            targets, self.causes, batch_priors, batch_likelihood, self.states
+                            targets,
+                            self.causes,
+                            batch_priors,
+                            batch_likelihood,
+                            self.states,
+                            self.parents,
                         )
                     )
                     lo, hi = low[dependent], high[dependent]
@@ -527,6 +573,14 @@ class _Problem:
         high = np.log([t.high for t in self.targets])
         width = high - low
         return low + margin * width, high - margin * width
+
+
+def _place(table: FloatArray, block: _Block, values: FloatArray) -> None:
+    """Write a likelihood block's values (B, states, columns) into a batch of its tables."""
+    if block.parent_index is None:
+        table[:, :, block.columns] = values
+    else:
+        table[:, :, block.parent_index, block.columns] = values
 
 
 def _total(divergences: FloatArray) -> FloatArray:
@@ -653,7 +707,7 @@ def _write(
         for t, b, v, lo, hi in zip(problem.targets, before, logs, low, high, strict=True)
         if not t.low <= b <= t.high or v <= lo + 1e-6 or v >= hi - 1e-6
     ]
-    likelihood_changes: dict[tuple[str, str], tuple[list[float], str]] = {}
+    likelihood_changes: dict[tuple[str, str, str], tuple[list[float], str]] = {}
     prior_changes: dict[str, tuple[list[int], list[float], str]] = {}
     for block, values in zip(problem.blocks, new, strict=True):
         for row, column in enumerate(block.columns if block.kind == "likelihood" else [0]):
@@ -663,12 +717,13 @@ def _write(
             if max(abs(r - s) for r, s in zip(rounded, start, strict=True)) <= negligible:
                 continue
             if block.kind == "likelihood":
-                moved = [t.id for t in pressing if block.key in _findings_of(t)]
+                moved = [t.id for t in pressing if block.key in _findings_of(t, problem.parents)]
             else:
                 moved = [t.id for t in pressing if t.setting == block.key]
             reason = ", ".join(moved) if moved else "the targets jointly"
             if block.kind == "likelihood":
-                likelihood_changes[(block.key, problem.causes[column])] = (rounded, reason)
+                key = (block.key, problem.causes[column], block.parent_state)
+                likelihood_changes[key] = (rounded, reason)
             else:
                 prior_changes[block.key] = (block.columns, rounded, reason)
     files = dict(tables.files)
@@ -704,10 +759,10 @@ def _note(row: dict[str, str], value: float, reason: str) -> None:
 
 def _likelihood_update(
     row: dict[str, str],
-    changes: Mapping[tuple[str, str], tuple[list[float], str]],
+    changes: Mapping[tuple[str, str, str], tuple[list[float], str]],
     states: Mapping[str, tuple[str, ...]],
 ) -> None:
-    change = changes.get((row["finding"], row["cause"]))
+    change = changes.get((row["finding"], row["cause"], row.get("parent_state", "")))
     if change is not None:
         values, reason = change
         _note(row, values[states[row["finding"]].index(row["state"])], reason)
