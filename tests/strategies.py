@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from hypothesis import strategies as st
 
-from .tablewriter import Likelihoods
+from .tablewriter import Children, Likelihoods
 
 
 @st.composite
@@ -41,6 +41,32 @@ def networks(
                 table[state][cause] = p
         likelihood[f"finding_{f}"] = table
     return prior, likelihood
+
+
+@st.composite
+def family_networks(
+    draw: st.DrawFn, max_causes: int = 3, max_roots: int = 3, max_children: int = 2
+) -> tuple[dict[str, float], Likelihoods, Children]:
+    """A random small network with families: (prior, roots' likelihood, children).
+
+    Each root finding gets up to ``max_children`` children, whose likelihood has one
+    distribution per (parent state, cause).
+    """
+    prior, likelihood = draw(networks(max_causes, max_roots, 3))
+    causes = list(prior)
+    children: dict[str, tuple[str, dict[str, dict[str, dict[str, float]]]]] = {}
+    for root, table in likelihood.items():
+        for c in range(draw(st.integers(0, max_children))):
+            states = [f"t{j}" for j in range(draw(st.integers(2, 3)))]
+            by_parent: dict[str, dict[str, dict[str, float]]] = {}
+            for parent_state in table:
+                own: dict[str, dict[str, float]] = {state: {} for state in states}
+                for cause in causes:
+                    for state, p in zip(states, draw(distributions(len(states))), strict=True):
+                        own[state][cause] = p
+                by_parent[parent_state] = own
+            children[f"{root}_child_{c}"] = (root, by_parent)
+    return prior, likelihood, children
 
 
 @st.composite

@@ -17,8 +17,25 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
-def write_tables(folder: Path, prior: Mapping[str, float], likelihood: Likelihoods) -> Path:
-    """Write the five CSV files for a naive Bayes network and return the folder."""
+#: child -> (parent, parent state -> state -> cause -> probability)
+Children = Mapping[str, tuple[str, Mapping[str, Mapping[str, Mapping[str, float]]]]]
+
+
+def write_tables(
+    folder: Path,
+    prior: Mapping[str, float],
+    likelihood: Likelihoods,
+    children: Children | None = None,
+) -> Path:
+    """Write the five CSV files for a network and return the folder.
+
+    ``likelihood`` holds the findings without a parent; ``children`` the findings with one,
+    each with its parent and P(child | parent state, cause).
+    """
+    children = children or {}
+    states = {name: list(table) for name, table in likelihood.items()}
+    for child, (_, table) in children.items():
+        states[child] = list(next(iter(table.values())))
     folder.mkdir(parents=True, exist_ok=True)
     _write(
         folder / "sources.csv",
@@ -30,12 +47,13 @@ def write_tables(folder: Path, prior: Mapping[str, float], likelihood: Likelihoo
         ["cause", "label", "urgency", "description"],
         [[cause, cause.replace("_", " ").title(), "routine", f"The {cause}."] for cause in prior],
     )
+    parents = {child: parent for child, (parent, _) in children.items()}
     _write(
         folder / "findings.csv",
-        ["finding", "category", "states", "question"],
+        ["finding", "category", "states", "question", "parent"],
         [
-            [finding, "history", "|".join(states), f"What about {finding}?"]
-            for finding, states in likelihood.items()
+            [finding, "history", "|".join(own), f"What about {finding}?", parents.get(finding, "")]
+            for finding, own in states.items()
         ],
     )
     _write(
@@ -48,11 +66,27 @@ def write_tables(folder: Path, prior: Mapping[str, float], likelihood: Likelihoo
     )
     _write(
         folder / "likelihoods.csv",
-        ["finding", "state", "cause", "probability", "source_type", "source_id", "reasoning"],
         [
-            [finding, state, cause, repr(p), "expert_estimate", "", "a toy number"]
-            for finding, states in likelihood.items()
-            for state, by_cause in states.items()
+            "finding",
+            "state",
+            "cause",
+            "parent_state",
+            "probability",
+            "source_type",
+            "source_id",
+            "reasoning",
+        ],
+        [
+            [finding, state, cause, "", repr(p), "expert_estimate", "", "a toy number"]
+            for finding, table in likelihood.items()
+            for state, by_cause in table.items()
+            for cause, p in by_cause.items()
+        ]
+        + [
+            [child, state, cause, parent_state, repr(p), "expert_estimate", "", "a toy number"]
+            for child, (_, by_parent) in children.items()
+            for parent_state, table in by_parent.items()
+            for state, by_cause in table.items()
             for cause, p in by_cause.items()
         ],
     )

@@ -49,8 +49,10 @@ def test_wells_tier_likelihood_equals_enumeration(model: calfdx.Model) -> None:
             total = sum(WELLS_POINTS[f].get(s, 0) for f, s in config.items())
             low, high = spec[1], spec[2]
             if (low is None or total >= low) and (high is None or total <= high):
-                expected += evidence_likelihood(tables.likelihood, states, config)
-        got = evidence_likelihood(tables.likelihood, states, fixed, spec)
+                expected += evidence_likelihood(
+                    tables.likelihood, states, config, parents=tables.parents
+                )
+        got = evidence_likelihood(tables.likelihood, states, fixed, spec, parents=tables.parents)
         np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=f"{score}={tier}")
 
 
@@ -90,9 +92,11 @@ def test_statistics_agree_with_diagnose(
     posterior = local.diagnose({finding: state}).posterior[cause]
     assert probability.model_value == pytest.approx(posterior, rel=1e-12)
     assert lr.model_value == pytest.approx(_odds(posterior) / _odds(prior), rel=1e-9)
-    assert sensitivity.model_value == pytest.approx(
-        local.likelihood(finding, cause)[state], rel=1e-12
-    )
+    # P(state | cause): for a child, summed over its parent's states (the engine's marginal).
+    marginal = local._engine.block(finding)
+    column = [c.id for c in local.causes].index(cause)
+    expected = marginal[local.findings[finding].states.index(state), column]
+    assert sensitivity.model_value == pytest.approx(expected, rel=1e-12)
     # P(state | not cause), from Bayes' rule on the posterior of the cause.
     p_state = sensitivity.model_value * prior / posterior
     not_cause = (p_state - sensitivity.model_value * prior) / (1 - prior)
@@ -116,13 +120,15 @@ def test_target_values_broadcast_over_a_batch_of_tables(model: calfdx.Model) -> 
     causes = [c.id for c in tables.causes]
     states = {f.id: f.states for f in tables.findings}
     priors = dict(tables.setting_priors)
-    single = target_values(tables.targets, causes, priors, tables.likelihood, states)
+    parents = tables.parents
+    single = target_values(tables.targets, causes, priors, tables.likelihood, states, parents)
     batch = target_values(
         tables.targets,
         causes,
         {s: np.stack([p, p]) for s, p in priors.items()},
         {f: np.stack([a, a]) for f, a in tables.likelihood.items()},
         states,
+        parents,
     )
     np.testing.assert_allclose(batch, np.stack([single, single]), rtol=1e-13)
 

@@ -442,7 +442,7 @@ def evidence_likelihood(
             for name, table in likelihood.items()
         )
     )
-    if not roots:
+    if not roots and score is None:
         return np.ones(batch)
     children: dict[str, list[str]] = {}
     for child, parent in parents.items():
@@ -464,11 +464,9 @@ def evidence_likelihood(
             for total, mass in totals.items()
             if (low is None or total >= low) and (high is None or total <= high)
         ]
-        tier: FloatArray = (
-            sum(in_tier[1:], in_tier[0]) if in_tier else np.zeros(1) * totals[next(iter(totals))]
-        )
+        tier: FloatArray = sum(in_tier[1:], in_tier[0]) if in_tier else np.zeros(1)
         result = tier if result is None else result * tier
-    assert result is not None  # (some root was involved)
+    assert result is not None  # (some root was involved, or a score was given)
     return np.broadcast_to(result, np.broadcast_shapes(result.shape, batch)).copy()
 
 
