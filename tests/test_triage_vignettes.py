@@ -121,7 +121,7 @@ def _perturbed(folder: Path, seed: int, factor: float) -> Path:
             writer.writeheader()
             writer.writerows(rows)
 
-    rewrite("likelihoods.csv", ("finding", "cause"))
+    rewrite("likelihoods.csv", ("finding", "cause", "parent_state"))
     rewrite("priors.csv", ("setting",))
     return folder
 

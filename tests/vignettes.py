@@ -45,6 +45,12 @@ VIGNETTES = (
             "trauma": "no",
             "pop_sensation": "no",
         },
+        # Surgery is recorded three times here: by the post-operative setting (whose DVT prior
+        # already includes the surgery likelihood ratio) and by two findings about the same
+        # event, which the recent_immobilization family now counts once. Without redness or
+        # fever, cellulitis and DVT are then a near tie (45% and 43%): DVT must be in the top
+        # two and the alert must fire; the ultrasound decides.
+        within=2,
         alert=True,
     ),
     Vignette(
