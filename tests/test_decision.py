@@ -318,3 +318,40 @@ def test_answer_probabilities_with_soft_evidence_equal_variable_elimination(
         total = sum(mass.values())
         for state, p in suggestions[name].answer_probability.items():
             assert p == pytest.approx(mass[state] / total, abs=1e-9), (name, state)
+
+
+@st.composite
+def family_patients(draw: st.DrawFn) -> dict[str, object]:
+    """Evidence on the members of one or two families (hard or soft), plus random findings."""
+    engine = calfdx.load_model()._engine
+    multi = [members for members in engine.families if len(members) > 1]
+    findings: dict[str, object] = dict(draw(evidence(VOCABULARY)))
+    for members in draw(st.lists(st.sampled_from(multi), min_size=1, max_size=2, unique=True)):
+        for name in members:
+            states = VOCABULARY[name]
+            choice = draw(st.sampled_from(["unknown", "hard", "soft"]))
+            if choice == "hard":
+                findings[name] = draw(st.sampled_from(list(states)))
+            elif choice == "soft":
+                first = draw(st.floats(0.01, 0.99))
+                findings[name] = {states[0]: first, states[1]: 1.0 - first}
+            else:
+                findings.pop(name, None)
+    return findings
+
+
+@settings(max_examples=60, deadline=None)
+@given(findings=family_patients(), cause=st.sampled_from(CAUSES))
+def test_family_weights_step_the_log_odds_exactly(findings: dict, cause: str) -> None:
+    """Check, on random family evidence, every weight is its step of the posterior log-odds."""
+    result = calfdx.diagnose(findings)
+    why = result.explain(cause)
+    order = [r.finding for r in why.records]
+    before = why.prior_log_odds
+    for k, record in enumerate(why.records):
+        p = calfdx.diagnose({n: findings[n] for n in order[: k + 1]}).posterior[cause]
+        if not 0.0 < p < 1.0:
+            return  # the log-odds left the floating-point range
+        after = _log_odds(p)
+        assert record.weight == pytest.approx(after - before, rel=1e-8, abs=1e-8)
+        before = after
