@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -172,3 +173,185 @@ def test_bad_question_options(kwargs: dict, match: str) -> None:
     """Check bad options for next_questions get a clear error."""
     with pytest.raises(calfdx.InvalidOptionError, match=match):
         calfdx.diagnose(swelling="yes").next_questions(**kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Exact on families (a finding may have a parent finding)
+
+FAMILY_CASES = [
+    {"swelling": "yes", "calf_difference_3cm": "yes", "pitting_oedema": "no"},
+    {"side": "unilateral", "warmth": "yes", "redness": "yes"},
+    {"ultrasound": "negative", "ultrasound_proximal": "negative"},
+    {"calf_difference_3cm": "yes", "whole_leg_swollen": "no"},  # the parent left unknown
+    {"bedridden_or_major_surgery": "yes", "recent_immobilization": "no", "age": "65_plus"},
+    # soft evidence on parents and children
+    {"swelling": 0.7, "pitting_oedema": "yes", "calf_difference_3cm": 0.2},
+    {
+        "ultrasound": {"negative": 0.8, "positive": 0.2},
+        "ultrasound_proximal": "positive",
+        "paralysis_or_cast": 0.4,
+        "bedridden_or_major_surgery": "yes",
+    },
+    {"redness": 0.9, "warmth": "no", "swelling": "yes", "whole_leg_swollen": 0.3},
+]
+
+
+def _log_odds(p: float) -> float:
+    return math.log(p) - math.log1p(-p)
+
+
+@pytest.mark.parametrize("findings", FAMILY_CASES)
+def test_each_weight_is_the_exact_step_of_the_log_odds_within_families(findings: dict) -> None:
+    """Check every record's weight is the change of log-odds when its finding is added.
+
+    With families, the contribution of a finding is P(e_f | cause, earlier evidence of its
+    family): the weights then telescope exactly, record by record, to the posterior.
+    """
+    result = calfdx.diagnose(findings)
+    order = [n for n in VOCABULARY if n in findings]
+    for cause in CAUSES:
+        why = result.explain(cause)
+        assert [r.finding for r in why.records] == order
+        before = why.prior_log_odds
+        for k, record in enumerate(why.records):
+            prefix = {n: findings[n] for n in order[: k + 1]}
+            after = _log_odds(calfdx.diagnose(prefix).posterior[cause])
+            assert record.weight == pytest.approx(after - before, rel=1e-9, abs=1e-9)
+            before = after
+        total = why.prior_log_odds + sum(r.weight for r in why.records)
+        assert total == pytest.approx(why.posterior_log_odds, rel=1e-9, abs=1e-9)
+
+
+def test_a_childs_weight_is_conditional_on_its_parent() -> None:
+    """Check a child's likelihood ratio uses P(child | cause, parent), not its marginal.
+
+    With only two causes left with posterior mass the ratio is a plain ratio of the
+    conditional rows: here DVT against everything else after swelling = yes.
+    """
+    model = calfdx.load_model()
+    engine = model._engine
+    result = calfdx.diagnose(swelling="yes", calf_difference_3cm="yes")
+    child = result.explain("dvt").records[1]
+    assert child.finding == "calf_difference_3cm"
+    conditional = engine.conditional("calf_difference_3cm", {"swelling": "yes"})[0]
+    marginal = engine.block("calf_difference_3cm")[0]
+    before = np.array(
+        [calfdx.diagnose(swelling="yes").posterior[c] for c in engine.causes], dtype=float
+    )
+    i = engine.causes.index("dvt")
+    others = before.copy()
+    others[i] = 0.0
+    expected = conditional[i] / (conditional @ others / others.sum())
+    naive = marginal[i] / (marginal @ others / others.sum())
+    assert child.likelihood_ratio == pytest.approx(expected, rel=1e-12)
+    assert abs(expected - naive) > 1e-3  # the old, independent answer was different
+
+
+@pytest.fixture(scope="module")
+def eliminator() -> object:
+    from pgmpy.inference import VariableElimination
+
+    return VariableElimination(calfdx.load_model().to_pgmpy())
+
+
+PREDICTIVE_CASES = [
+    {"swelling": "yes"},  # the parent observed: its children's predictive
+    {"swelling": "no", "calf_difference_3cm": "yes"},
+    {"calf_difference_3cm": "yes"},  # a child observed: the parent's and siblings'
+    {"redness": "yes", "side": "unilateral"},
+    {"ultrasound_proximal": "positive"},
+    {"ultrasound": "negative"},
+    {"paralysis_or_cast": "yes", "bedridden_or_major_surgery": "no"},
+]
+
+
+@pytest.mark.parametrize("findings", PREDICTIVE_CASES)
+def test_answer_probabilities_equal_variable_elimination(findings: dict, eliminator: Any) -> None:
+    """Check P(answer | evidence) and P(DVT | evidence, answer) against pgmpy to 1e-9."""
+    model = calfdx.load_model()
+    result = model.diagnose(findings)
+    ranking = result.next_questions(len(result.unobserved), rank_by="information")
+    assert {s.finding for s in ranking} == set(result.unobserved)
+    families = {m for n in findings for m in model._engine.family(n)}
+    for suggestion in ranking:
+        name = suggestion.finding
+        factor = eliminator.query([name], evidence=findings, show_progress=False)
+        for state, p in suggestion.answer_probability.items():
+            assert p == pytest.approx(factor.get_value(**{name: state}), abs=1e-9), (name, state)
+        if name not in families:
+            continue
+        for state, dvt in suggestion.dvt_probability_if.items():
+            after = eliminator.query(
+                ["cause"], evidence={**findings, name: state}, show_progress=False
+            )
+            assert dvt == pytest.approx(after.get_value(cause="dvt"), abs=1e-9), (name, state)
+
+
+@pytest.mark.parametrize(
+    ("hard", "soft_name", "weights"),
+    [
+        ({"swelling": "yes"}, "calf_difference_3cm", {"yes": 0.7, "no": 0.3}),
+        ({"pitting_oedema": "yes"}, "swelling", {"yes": 0.2, "no": 0.8}),
+        ({}, "ultrasound", {"negative": 0.9, "positive": 0.1}),
+    ],
+)
+def test_answer_probabilities_with_soft_evidence_equal_variable_elimination(
+    hard: dict, soft_name: str, weights: dict, eliminator: Any
+) -> None:
+    """Check the predictive under soft evidence in the family against pgmpy to 1e-9.
+
+    Soft evidence w on g: P(f = s | e) = sum_g w_g P(f = s, g | hard) / sum_g w_g P(g | hard).
+    """
+    model = calfdx.load_model()
+    result = model.diagnose({**hard, soft_name: weights})
+    suggestions = {s.finding: s for s in result.next_questions(40, rank_by="information")}
+    for name in model._engine.family(soft_name):
+        if name in hard or name == soft_name:
+            continue
+        joint = eliminator.query([name, soft_name], evidence=hard, show_progress=False)
+        mass = {
+            state: sum(
+                w * joint.get_value(**{name: state, soft_name: g}) for g, w in weights.items()
+            )
+            for state in model.findings[name].states
+        }
+        total = sum(mass.values())
+        for state, p in suggestions[name].answer_probability.items():
+            assert p == pytest.approx(mass[state] / total, abs=1e-9), (name, state)
+
+
+@st.composite
+def family_patients(draw: st.DrawFn) -> dict[str, object]:
+    """Evidence on the members of one or two families (hard or soft), plus random findings."""
+    engine = calfdx.load_model()._engine
+    multi = [members for members in engine.families if len(members) > 1]
+    findings: dict[str, object] = dict(draw(evidence(VOCABULARY)))
+    for members in draw(st.lists(st.sampled_from(multi), min_size=1, max_size=2, unique=True)):
+        for name in members:
+            states = VOCABULARY[name]
+            choice = draw(st.sampled_from(["unknown", "hard", "soft"]))
+            if choice == "hard":
+                findings[name] = draw(st.sampled_from(list(states)))
+            elif choice == "soft":
+                first = draw(st.floats(0.01, 0.99))
+                findings[name] = {states[0]: first, states[1]: 1.0 - first}
+            else:
+                findings.pop(name, None)
+    return findings
+
+
+@settings(max_examples=60, deadline=None)
+@given(findings=family_patients(), cause=st.sampled_from(CAUSES))
+def test_family_weights_step_the_log_odds_exactly(findings: dict, cause: str) -> None:
+    """Check, on random family evidence, every weight is its step of the posterior log-odds."""
+    result = calfdx.diagnose(findings)
+    why = result.explain(cause)
+    order = [r.finding for r in why.records]
+    before = why.prior_log_odds
+    for k, record in enumerate(why.records):
+        p = calfdx.diagnose({n: findings[n] for n in order[: k + 1]}).posterior[cause]
+        if not 0.0 < p < 1.0:
+            return  # the log-odds left the floating-point range
+        after = _log_odds(p)
+        assert record.weight == pytest.approx(after - before, rel=1e-8, abs=1e-8)
+        before = after

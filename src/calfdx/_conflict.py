@@ -5,20 +5,25 @@ best-fitting cause is
 
 .. math::
 
-    \max_c P(e \mid c) = \max_c \prod_{f \in e} P(e_f \mid c),
+    \max_c P(e \mid c) = \max_c \prod_{F} P(e_F \mid c),
 
-which, unlike :math:`P(e)`, does not penalise a rare cause with a textbook picture. calfdx
-draws patients from the model itself (a cause from the prior, then a state of each of the
-same findings given that cause) and computes the same quantity for each. When the
-patient's best fit is worse than that of 99% of the model's own patients, the picture fits
-none of the modelled causes well: ``conflict`` is True. The draws are seeded,
-so the answer is reproducible. The classic conflict measure
-:math:`\log \prod_f P(e_f) - \log P(e)` (Jensen, *Bayesian Networks and Decision Graphs*)
-is reported too: positive values mean the findings do not fit together.
+a product over the families of findings the evidence touches (a parent finding with its
+children; a finding alone is a family of one), each family's probability exact (summed over
+its parent when the parent is not observed). Unlike :math:`P(e)`, this does not penalise a
+rare cause with a textbook picture. calfdx draws patients from the model itself (a cause
+from the prior, then for each family the parent's state given that cause and the children's
+states given the parent's and the cause, keeping the same findings observed as the patient's)
+and computes the same quantity for each. When the patient's best fit is worse than that of
+99% of the model's own patients, the picture fits none of the modelled causes well:
+``conflict`` is True. The draws are seeded, so the answer is reproducible. The classic
+conflict measure :math:`\log \prod_f P(e_f) - \log P(e)` (Jensen, *Bayesian Networks and
+Decision Graphs*) is reported too, with exact :math:`P(e_f)` (a child's marginal over its
+parent) and :math:`P(e)`: positive values mean the findings do not fit together.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,6 +33,7 @@ import numpy.typing as npt
 from ._checks import strict_json
 
 if TYPE_CHECKING:
+    from ._inference import Engine
     from ._model import Model
     from ._results import Diagnosis
 
@@ -93,32 +99,56 @@ def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SE
     from scipy.special import logsumexp  # imported here, off the import path of calfdx
 
     engine = model._engine
-    prior = model._tables.prior
-    with np.errstate(divide="ignore"):
-        log_prior = np.log(prior)
-        blocks = {
-            name: np.log(engine.block(name)) for name in result.findings
-        }  # (states, causes) each
+    tables = model._tables
+    prior = tables.prior
     states = {
         name: model.findings[name].states.index(state) for name, state in result.findings.items()
     }
-    fit = sum((blocks[name][index] for name, index in states.items()), np.zeros_like(prior))
-    log_evidence = float(logsumexp(log_prior + fit))
-    best_fit = float(fit.max())
-    marginals = sum(
-        float(logsumexp(log_prior + blocks[name][index])) for name, index in states.items()
-    )
-    measure = marginals - log_evidence
     if not states:
         return Conflict(False, 0.0, 0.0, 1.0, 0.0, 0, "No findings given: nothing to conflict.")
+    # Each family the evidence touches: its compiled rows (P(evidence | cause) for every
+    # combination of its members' states and unknown) and each member's digit stride.
+    touched = [
+        (slot, members)
+        for slot, members in enumerate(engine.families)
+        if any(m in states for m in members)
+    ]
+    with np.errstate(divide="ignore"):
+        log_prior = np.log(prior)
+        log_rows = {slot: np.log(engine.family_table(slot)) for slot, _ in touched}
+        marginal_rows = {
+            name: np.log(engine.block(name)[index]) for name, index in states.items()
+        }  # log P(e_f | c), a child's summed over its parent
+    strides = {slot: _strides(engine, members) for slot, members in touched}
+
+    def row(slot: int, members: tuple[str, ...], digits: dict[str, Any]) -> Any:
+        """Row number of a family's evidence: a state's index, or unknown when not observed."""
+        return sum(
+            (digits[m] if m in states else len(engine.states[m])) * stride
+            for m, stride in zip(members, strides[slot], strict=True)
+        )
+
+    fit = sum(
+        (log_rows[slot][row(slot, members, states)] for slot, members in touched),
+        np.zeros_like(prior),
+    )
+    log_evidence = float(logsumexp(log_prior + fit))
+    best_fit = float(fit.max())
+    marginals = sum(float(logsumexp(log_prior + log_p)) for log_p in marginal_rows.values())
+    measure = marginals - log_evidence
     rng = np.random.default_rng(seed)
     causes = rng.choice(len(prior), size=draws, p=prior / prior.sum())
     simulated = np.zeros((draws, len(prior)))
-    for name in states:
-        likelihood = engine.block(name)  # (states, causes)
-        cumulative = np.cumsum(likelihood[:, causes], axis=0)  # (states, draws)
-        drawn = (rng.random(draws) * cumulative[-1] > cumulative).sum(axis=0)
-        simulated += blocks[name][drawn]
+    for slot, members in touched:
+        root, children = members[0], members[1:]
+        drawn: dict[str, Any] = {}
+        # The parent first (also when only a child is observed), then its observed children.
+        drawn[root] = _draw(rng, tables.likelihood[root][:, causes])
+        for child in children:
+            if child in states:
+                table = tables.likelihood[child]  # (states, parent states, causes)
+                drawn[child] = _draw(rng, table[:, drawn[root], causes])
+        simulated += log_rows[slot][row(slot, members, drawn)]
     typical = simulated.max(axis=1)
     percentile = float(np.mean(typical <= best_fit + 1e-12))
     outside = percentile < CONFLICT_PERCENTILE
@@ -131,3 +161,22 @@ def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SE
         "patients fit their best cause less or equally well)."
     )
     return Conflict(outside, log_evidence, best_fit, percentile, measure, draws, message)
+
+
+def _strides(engine: Engine, members: tuple[str, ...]) -> tuple[int, ...]:
+    """Return each member's stride in its family's compiled rows (the last varies fastest).
+
+    A member's digit is its state's index, or its number of states for unknown (see
+    :meth:`Engine.family_table`).
+    """
+    widths = [len(engine.states[m]) + 1 for m in members]
+    return tuple(math.prod(widths[i + 1 :]) for i in range(len(members)))
+
+
+def _draw(rng: np.random.Generator, probabilities: FloatArray) -> npt.NDArray[np.intp]:
+    """Draw one state per column of ``probabilities`` (states, draws)."""
+    cumulative = np.cumsum(probabilities, axis=0)
+    drawn: npt.NDArray[np.intp] = (
+        rng.random(cumulative.shape[1]) * cumulative[-1] > cumulative
+    ).sum(axis=0)
+    return drawn

@@ -6,20 +6,25 @@ one weight of evidence per observed finding, taken in table order:
 .. math::
 
     \log \frac{P(c \mid e)}{P(\bar c \mid e)} = \log \frac{P(c)}{P(\bar c)}
-        + \sum_k \log \frac{P(e_k \mid c)}{P(e_k \mid \bar c, e_{<k})}
+        + \sum_k \log \frac{P(e_k \mid c, e_{<k})}{P(e_k \mid \bar c, e_{<k})}
 
-Findings are independent given the cause, so :math:`P(e_k \mid c, e_{<k}) = P(e_k \mid c)`;
-"not :math:`c`" is a mixture of the other causes, weighted by their posterior given the
-findings before :math:`e_k`. The sum is exact (a telescoping product), so the weights
+Families of findings (a parent finding with its children) are independent given the cause,
+so :math:`P(e_k \mid c, e_{<k}) = P(e_k \mid c, e_{F(k), <k})`: a finding's weight is
+conditional on the findings of its own family that come before it in table order (for a
+finding without parent or children, it is the plain :math:`P(e_k \mid c)`). "Not :math:`c`"
+is a mixture of the other causes, weighted by their posterior given the findings before
+:math:`e_k`. By the chain rule the sum is exact (a telescoping product), so the weights
 reproduce the posterior; a finding's weight can depend on the findings before it in the
 table, which the explanation records as its ``order``.
 
 **Next best question.** For each finding not yet given, with posterior :math:`\pi` over the
-causes: the probability of each answer :math:`P(s \mid e) = \sum_c P(s \mid c)\,\pi_c`, the
-posterior after each answer, the expected information gain about the cause
-:math:`H(C \mid e) - \sum_s P(s \mid e)\,H(C \mid e, s)` in bits, and the probability that
-the answer flips the DVT alert, and the triage level after each answer (the probability that
-the answer changes the triage: rules an emergency in or out, or moves the level).
+causes: the probability of each answer :math:`P(s \mid e) = \sum_c P(s \mid c, e)\,\pi_c`
+(only the evidence on the finding's own family matters in :math:`P(s \mid c, e)`), the
+posterior after each answer :math:`\pi_c P(s \mid c, e) / P(s \mid e)`, the expected
+information gain about the cause :math:`H(C \mid e) - \sum_s P(s \mid e)\,H(C \mid e, s)` in
+bits, and the probability that the answer flips the DVT alert, and the triage level after
+each answer (the probability that the answer changes the triage: rules an emergency in or
+out, or moves the level).
 """
 
 from __future__ import annotations
@@ -67,7 +72,9 @@ class Contribution:
     cause : str
         The cause explained.
     likelihood_ratio : float
-        P(state | cause) / P(state | not cause, findings before it in table order).
+        P(state | cause, earlier findings) / P(state | not cause, earlier findings), the
+        earlier findings being those before it in table order. Given the cause only the
+        earlier findings of its own family (parent and children) matter.
     weight : float
         ``log(likelihood_ratio)``: the change in the cause's log-odds.
     effect : {"supporting", "against", "neutral"}
@@ -265,8 +272,15 @@ def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
     current = model._tables.prior.astype(np.float64).copy()
     records = []
     engine = model._engine
+    earlier_hard: dict[str, str] = {}
+    earlier_soft: dict[str, tuple[float, ...]] = {}
     for finding, state, weights in engine.evidence_weights(result.findings, result.soft_findings):
-        vector = weights @ engine.block(finding)  # P(evidence | cause)
+        # P(evidence on the finding | cause, the evidence on its family before it)
+        vector = weights @ engine.conditional(finding, earlier_hard, earlier_soft)
+        if finding in result.soft_findings:
+            earlier_soft[finding] = result.soft_findings[finding]
+        else:
+            earlier_hard[finding] = state
         others = current.copy()
         others[index] = 0.0
         mass = others.sum()
@@ -508,10 +522,14 @@ def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> 
     scored = []
     for name in result.unobserved:
         finding = model.findings[name]
-        joint = engine.block(name) * posterior  # (states, causes)
-        answer = joint.sum(axis=1)
+        # P(answer | cause, the evidence on the finding's family) * P(cause | evidence)
+        conditional = engine.conditional(name, result.findings, result.soft_findings)
+        joint = conditional * posterior  # (states, causes)
+        mass = joint.sum(axis=1)  # P(answer, evidence) / P(evidence)
         with np.errstate(invalid="ignore", divide="ignore"):
-            after = np.where(answer[:, None] > 0, joint / answer[:, None], 0.0)
+            after = np.where(mass[:, None] > 0, joint / mass[:, None], 0.0)
+        # Normalised as inference does (a table's rows may miss 1 by its rounding).
+        answer = mass / mass.sum()
         gain = max(0.0, entropy - float(answer @ _entropy_bits(after)))
         dvt_after = after[:, dvt]
         flips = (dvt_after >= result.dvt_threshold) != result.dvt_alert

@@ -293,7 +293,7 @@ class Diagnosis:
         >>> import calfdx
         >>> why = calfdx.diagnose(swelling="yes", side="unilateral").explain("dvt")
         >>> why.supporting[0].sentence("DVT")
-        'swelling = yes makes DVT 1.5× more likely'
+        'swelling = yes makes DVT 2.0× more likely'
         >>> total = why.prior_log_odds + sum(r.weight for r in why.records)
         >>> bool(abs(total - why.posterior_log_odds) < 1e-9)
         True
@@ -429,7 +429,7 @@ class Diagnosis:
         >>> result = calfdx.diagnose(swelling="yes")
         >>> data = json.loads(json.dumps(result.to_dict()))
         >>> data["dvt_alert"], sorted(data)[:3]
-        (True, ['alert_message', 'calfdx_version', 'differential'])
+        (True, ['alert_message', 'calfdx_version', 'conflict'])
         """
         codes = {cause.id: cause.codes for cause in self.model.causes}
         return strict_json(

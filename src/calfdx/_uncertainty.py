@@ -1,10 +1,14 @@
 r"""How much the posterior depends on each number, and how sure the model is.
 
-**Sensitivity.** A table entry :math:`v` (a prior, or P(state | cause)) is varied with the
-other entries of its distribution rescaled proportionally (as :meth:`Model.with_prior` and
-:meth:`Model.with_likelihood` do). That multiplies each cause's joint probability
-:math:`J_c = P(c)\prod_f P(e_f \mid c)` by a factor linear in :math:`v`, so the posterior of
-the target :math:`T` is a ratio of linear functions of :math:`v` and its derivative is exact:
+**Sensitivity.** A table entry :math:`v` (a prior; P(state | cause); or, for a finding with a
+parent, P(state | parent state, cause)) is varied with the other entries of its distribution
+rescaled proportionally (as :meth:`Model.with_prior` and :meth:`Model.with_likelihood` do).
+P(evidence | cause) is multilinear in the entries of the tables, so this changes one cause's
+joint probability :math:`J_c = P(c) \prod_F P(e_F \mid c)` (a product over families of
+findings) by a factor affine in :math:`v`, found exactly from two evaluations of the
+family's likelihood: at :math:`v` and with the distribution put on the entry's state
+(:math:`v = 1`). The posterior of the target :math:`T` is then a ratio of affine functions
+of :math:`v` and its derivative is exact:
 
 .. math::
 
@@ -15,8 +19,10 @@ The "plausible range" of an entry is the central 95% of Beta(p N, (1 - p) N), wi
 effective sample size (the ``ess`` column, or the default for its source type).
 
 **Credible intervals.** Whole tables are drawn from Dirichlet distributions with
-concentration p N (the prior over the causes; for each observed finding and cause, the
-distribution over its states), and the posterior is computed for every draw.
+concentration p N: the prior over the causes, and for each distribution the evidence
+depends on (per cause, and per parent state for a finding with a parent: every observed
+finding's, and a parent's when only its children are observed) the distribution over its
+states. The posterior is computed exactly for every draw.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ import numpy.typing as npt
 from ._checks import positive_count, strict_json
 from ._checks import seed as check_seed
 from ._exceptions import InvalidOptionError
-from ._inference import FindingValue, check_threshold, normalize_evidence
+from ._inference import FindingValue, Soft, check_threshold, normalize_evidence
 from ._tables import cause_index
 
 if TYPE_CHECKING:
@@ -46,6 +52,8 @@ __all__ = ["PosteriorInterval", "plot_tornado", "posterior_interval", "sensitivi
 FloatArray = npt.NDArray[np.float64]
 #: The most tables posterior_interval draws in one call.
 MAX_DRAWS: Final = 200_000
+#: posterior_interval draws tables this many at a time (memory).
+_CHUNK: Final = 20_000
 
 
 def _evidence_factors(
@@ -80,13 +88,111 @@ def _prior_factors(n: int, i: int, p: float, v: float) -> FloatArray:
     return factors
 
 
-def _cause_factor(
-    n: int, i: int, weight: float, rest: float, p: float, e: float, v: float
-) -> FloatArray:
-    """Factors when P(state | cause i) goes from p to v, the other states rescaled."""
+def _cause_factor(n: int, i: int, slope: float, base: float, p: float, v: float) -> FloatArray:
+    """Factors when an entry of cause i's distribution goes from p to v, the others rescaled.
+
+    ``base`` is P(e_F | cause i) and ``slope`` its (constant) derivative in the entry.
+    """
     factors = np.ones(n)
-    factors[i] = (weight * v + rest * (1.0 - v) / (1.0 - p)) / e
+    factors[i] = (base + (v - p) * slope) / base
     return factors
+
+
+def _family_evidence(
+    members: tuple[str, ...], hard: Mapping[str, str], soft: Mapping[str, Soft]
+) -> tuple[dict[str, str], dict[str, Soft]]:
+    """Return the hard and soft evidence on one family."""
+    return (
+        {f: s for f, s in hard.items() if f in members},
+        {f: w for f, w in soft.items() if f in members},
+    )
+
+
+def _involved(
+    members: tuple[str, ...], hard: Mapping[str, str], soft: Mapping[str, Soft]
+) -> list[str]:
+    """Return the members whose distributions P(e_F | cause) depends on, in family order.
+
+    An observed member's; and the parent's whenever a child is observed (the parent is
+    summed over). An unobserved child sums out to one.
+    """
+    observed = [m for m in members if m in hard or m in soft]
+    if not observed:
+        return []
+    return [m for m in members if m == members[0] or m in observed]
+
+
+def _likelihood_entries(
+    model: Model, hard: Mapping[str, str], soft: Mapping[str, Soft]
+) -> list[tuple[str, str, int, int, float, float, float]]:
+    """Return every likelihood entry the evidence depends on, with its exact effect.
+
+    One tuple per entry: (finding, parent state or "", cause index, state index, value,
+    slope, base), where base is P(e_F | cause) of the entry's family and slope its
+    derivative in the entry (the other entries of its distribution rescaled
+    proportionally). P(e_F | cause) is affine in the entry, so the slope is
+    (P(e_F | cause; entry = 1) - base) / (1 - value). Entries under a parent state the
+    evidence on the parent rules out (weight 0) are left out: they cannot move anything.
+    """
+    from ._inference import evidence_likelihood
+
+    engine = model._engine
+    tables = model._tables
+    out = []
+    for members in engine.families:
+        involved = _involved(members, hard, soft)
+        if not involved:
+            continue
+        family_hard, family_soft = _family_evidence(members, hard, soft)
+        arrays = {m: tables.likelihood[m] for m in involved}
+        base = engine.likelihood(family_hard, family_soft)  # (causes,)
+        root = members[0]
+        root_weights = _weights(engine.states[root], root, hard, soft)
+        for name in involved:
+            table = arrays[name]  # (states, causes) or (states, parent states, causes)
+            states = len(engine.states[name])
+            parent_states = engine.states[root] if name != root else ("",)
+            # A batch of tables: entry (j, k) puts every cause's distribution under parent
+            # state k on state j (each cause's likelihood depends on its own column only).
+            shape = table.shape if name != root else (states, 1, table.shape[-1])
+            batch = np.broadcast_to(
+                table.reshape(shape), (states, len(parent_states), *shape)
+            ).copy()
+            for j in range(states):
+                for k in range(len(parent_states)):
+                    batch[j, k, :, k, :] = 0.0
+                    batch[j, k, j, k, :] = 1.0
+            edited = batch if name != root else batch[..., 0, :]
+            at_one = evidence_likelihood(
+                {**arrays, name: edited},
+                engine.states,
+                family_hard,
+                parents=engine.parents,
+                soft=family_soft,
+            )  # (states, parent states, causes)
+            values = table.reshape(shape)
+            for k, parent_state in enumerate(parent_states):
+                if name != root and root_weights is not None and root_weights[k] == 0.0:
+                    continue
+                for j in range(states):
+                    for i in range(len(engine.causes)):
+                        p = float(values[j, k, i])
+                        if p >= 1.0:
+                            continue
+                        slope = (float(at_one[j, k, i]) - float(base[i])) / (1.0 - p)
+                        out.append((name, parent_state, i, j, p, slope, float(base[i])))
+    return out
+
+
+def _weights(
+    states: tuple[str, ...], name: str, hard: Mapping[str, str], soft: Mapping[str, Soft]
+) -> FloatArray | None:
+    """Return the evidence on a finding as a weight per state, or None when unobserved."""
+    if name in hard:
+        return np.array([1.0 if s == hard[name] else 0.0 for s in states])
+    if name in soft:
+        return np.asarray(soft[name], dtype=np.float64)
+    return None
 
 
 def sensitivity(
@@ -106,21 +212,28 @@ def sensitivity(
     Returns
     -------
     pandas.DataFrame
-        One row per entry that can move the target: every prior, and every P(state |
-        cause) of an observed finding (entries of unobserved findings have derivative 0 and
-        are left out). Columns: ``table`` ("prior" or "likelihood"), ``finding``, ``state``,
-        ``cause``, ``value``, ``derivative`` (of the target's posterior with respect to the
-        entry), ``low`` and ``high`` (the entry's plausible range), ``posterior_low`` and
-        ``posterior_high`` (the target's posterior at those ends) and ``swing``
-        (``|posterior_high - posterior_low|``); sorted by swing, largest first.
+        One row per entry that can move the target: every prior, and every entry of a
+        distribution the evidence depends on: P(state | cause) of an observed finding,
+        P(state | parent state, cause) of an observed finding with a parent (one row per
+        parent state), and the parent's P(state | cause) when only its children are
+        observed. Entries of unobserved findings (and those under a parent state the
+        evidence rules out) have derivative 0 and are left out. Columns: ``table``
+        ("prior" or "likelihood"), ``finding``, ``state``, ``cause``, ``parent_state``
+        (the parent's state for a finding with a parent, else ""), ``value``,
+        ``derivative`` (of the target's posterior with respect to the entry), ``low`` and
+        ``high`` (the entry's plausible range), ``posterior_low`` and ``posterior_high``
+        (the target's posterior at those ends, exact) and ``swing``
+        (``|posterior_high - posterior_low|``); sorted by swing, largest first. The
+        frame's ``attrs`` hold the ``target``, its ``posterior`` and the findings'
+        ``parents``.
 
     Examples
     --------
     >>> import calfdx
     >>> model = calfdx.load_model()
     >>> table = calfdx.sensitivity(model, {"swelling": "yes", "side": "unilateral"})
-    >>> list(table.columns[:5])
-    ['table', 'finding', 'state', 'cause', 'value']
+    >>> list(table.columns[:6])
+    ['table', 'finding', 'state', 'cause', 'parent_state', 'value']
     >>> bool((table["swing"].diff().dropna() <= 0).all())
     True
     """
@@ -150,6 +263,7 @@ def sensitivity(
                 "finding": "",
                 "state": "",
                 "cause": cause,
+                "parent_state": "",
                 "value": p,
                 "derivative": float(posterior[t] * (m[t] - posterior @ m)),
                 "low": low,
@@ -158,48 +272,43 @@ def sensitivity(
                 "posterior_high": _target(posterior, t, _prior_factors(n, i, p, high)),
             }
         )
-    # Every state's entry of an observed finding can move the target, not only the observed one.
-    for name, _, weights in model._engine.evidence_weights(hard, soft):
-        block = model._engine.block(name)  # (states, causes)
-        evidence_probability = weights @ block  # P(e_f | c)
-        for j, state in enumerate(model.findings[name].states):
-            for i, cause in enumerate(causes):
-                p = float(block[j, i])
-                e = float(evidence_probability[i])
-                if p >= 1.0 or e <= 0.0:
-                    continue
-                rest = e - weights[j] * p  # the part of P(e_f | c) from the other states
-                m = np.zeros(n)
-                m[i] = (weights[j] - rest / (1.0 - p)) / e
-                low, high = _beta_range(p, float(tables.likelihood_ess[name][i]))
-                records.append(
-                    {
-                        "table": "likelihood",
-                        "finding": name,
-                        "state": state,
-                        "cause": cause,
-                        "value": p,
-                        "derivative": float(posterior[t] * (m[t] - posterior @ m)),
-                        "low": low,
-                        "high": high,
-                        "posterior_low": _target(
-                            posterior, t, _cause_factor(n, i, weights[j], rest, p, e, low)
-                        ),
-                        "posterior_high": _target(
-                            posterior, t, _cause_factor(n, i, weights[j], rest, p, e, high)
-                        ),
-                    }
-                )
+    # Every entry of a distribution the evidence depends on can move the target, not only
+    # the observed state's.
+    engine = model._engine
+    for name, parent_state, i, j, p, slope, base in _likelihood_entries(model, hard, soft):
+        if p >= 1.0 or base <= 0.0:
+            continue
+        m = np.zeros(n)
+        m[i] = slope / base
+        ess = tables.likelihood_ess[name]
+        k = engine.states[engine.parents[name]].index(parent_state) if parent_state else None
+        low, high = _beta_range(p, float(ess[i] if k is None else ess[k, i]))
+        records.append(
+            {
+                "table": "likelihood",
+                "finding": name,
+                "state": engine.states[name][j],
+                "cause": causes[i],
+                "parent_state": parent_state,
+                "value": p,
+                "derivative": float(posterior[t] * (m[t] - posterior @ m)),
+                "low": low,
+                "high": high,
+                "posterior_low": _target(posterior, t, _cause_factor(n, i, slope, base, p, low)),
+                "posterior_high": _target(posterior, t, _cause_factor(n, i, slope, base, p, high)),
+            }
+        )
     frame = pd.DataFrame(
         records,
         columns=[
-            "table", "finding", "state", "cause", "value", "derivative",
+            "table", "finding", "state", "cause", "parent_state", "value", "derivative",
             "low", "high", "posterior_low", "posterior_high",
         ],
     )  # fmt: skip
     frame["swing"] = (frame["posterior_high"] - frame["posterior_low"]).abs()
     frame.attrs["target"] = target
     frame.attrs["posterior"] = float(posterior[t])
+    frame.attrs["parents"] = dict(engine.parents)
     return frame.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -237,6 +346,7 @@ def plot_tornado(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> Ax
         msg = 'plot_tornado needs matplotlib: pip install "calfdx[plot]".'
         raise InvalidOptionError(msg) from error
     top = table.head(k).iloc[::-1]
+    parents = table.attrs.get("parents", {})
     base = float(table.attrs.get("posterior", np.nan))
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 0.4 * len(top) + 1.5))
@@ -244,6 +354,9 @@ def plot_tornado(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> Ax
         f"P({row.cause})"
         if row.table == "prior"
         else f"P({row.finding}={row.state} | {row.cause})"
+        if not getattr(row, "parent_state", "")
+        else f"P({row.finding}={row.state} | {parents.get(row.finding, 'parent')}="
+        f"{row.parent_state}, {row.cause})"
         for row in top.itertuples()
     ]
     ends = top[["posterior_low", "posterior_high"]].to_numpy()
@@ -299,6 +412,48 @@ class PosteriorInterval:
         )
 
 
+def _drawn_posteriors(
+    model: Model,
+    hard: Mapping[str, str],
+    soft: Mapping[str, Soft],
+    rng: np.random.Generator,
+    draws: int,
+) -> FloatArray:
+    """Return the posterior (draws, causes) under ``draws`` tables drawn from their uncertainty.
+
+    The prior is one Dirichlet with concentration p N (N: the smallest ess of the setting);
+    every distribution the evidence depends on (per cause, and per parent state for a
+    finding with a parent) one Dirichlet with concentration p N (N: its ess). Each draw's
+    P(evidence | cause) is exact (:func:`evidence_likelihood` on the drawn tables).
+    """
+    from ._inference import evidence_likelihood
+
+    tables = model._tables
+    engine = model._engine
+    alpha = tables.prior * float(tables.prior_ess.min())
+    joint = rng.gamma(alpha, size=(draws, alpha.size))
+    joint /= joint.sum(axis=1, keepdims=True)
+    for members in engine.families:
+        involved = _involved(members, hard, soft)
+        if not involved:
+            continue
+        drawn = {}
+        for name in involved:
+            table = tables.likelihood[name]  # (states, [parent states,] causes)
+            ess = tables.likelihood_ess[name]  # ([parent states,] causes)
+            gamma = rng.gamma(table * ess, size=(draws, *table.shape))
+            with np.errstate(invalid="ignore"):
+                drawn[name] = np.nan_to_num(gamma / gamma.sum(axis=1, keepdims=True))
+        family_hard, family_soft = _family_evidence(members, hard, soft)
+        joint *= evidence_likelihood(
+            drawn, engine.states, family_hard, parents=engine.parents, soft=family_soft
+        )
+    totals = joint.sum(axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        posteriors: FloatArray = np.where(totals > 0, joint / totals, np.nan)
+    return posteriors
+
+
 def posterior_interval(
     model: Model,
     findings: Mapping[str, FindingValue] | None = None,
@@ -319,27 +474,13 @@ def posterior_interval(
     seed = check_seed(seed)
     threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     hard, soft, posterior = _evidence_factors(model, findings)
-    tables = model._tables
     rng = np.random.default_rng(seed)
-    # The prior: one Dirichlet, concentration p * N (N: the smallest ess of the setting).
-    alpha = tables.prior * float(tables.prior_ess.min())
-    joint = rng.gamma(alpha, size=(draws, alpha.size))
-    joint /= joint.sum(axis=1, keepdims=True)
-    for name in (*hard, *soft):
-        finding = model.findings[name]
-        block = model._engine.block(name)  # (states, causes)
-        ess = tables.likelihood_ess[name]  # per cause
-        gamma = rng.gamma(block * ess, size=(draws, *block.shape))
-        with np.errstate(invalid="ignore"):
-            drawn = gamma / gamma.sum(axis=1, keepdims=True)
-        drawn = np.nan_to_num(drawn)
-        if name in hard:
-            joint *= drawn[:, finding.states.index(hard[name]), :]
-        else:
-            joint *= np.einsum("s,dsc->dc", np.asarray(soft[name]), drawn)
-    totals = joint.sum(axis=1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        draws_posterior = np.where(totals > 0, joint / totals, np.nan)
+    draws_posterior = np.concatenate(
+        [
+            _drawn_posteriors(model, hard, soft, rng, min(_CHUNK, draws - start))
+            for start in range(0, draws, _CHUNK)
+        ]
+    )
     tail = (1.0 - level) / 2.0
     causes = list(model._engine.causes)
     frame = pd.DataFrame(
