@@ -61,6 +61,7 @@ __all__ = [
     "evidence_likelihood",
     "families",
     "normalize_evidence",
+    "score_totals",
 ]
 
 #: A finding value: a state name; for yes/no findings also True/False, 1/0 (hard answers) or a
@@ -311,19 +312,34 @@ def _weights(
     return None
 
 
-#: A distribution of a score's total: total → P(total, evidence | cause), an array (..., causes).
-_Totals = dict[int, "FloatArray"]
+#: A distribution of a score's total: (lowest total, array (totals, ..., causes)) where entry t
+#: is P(total = lowest + t, evidence | cause).
+_Totals = tuple[int, "FloatArray"]
 
 
 def _add_points(totals: _Totals, options: list[tuple[int, FloatArray]]) -> _Totals:
     """Convolve a score's totals with one finding: options are (points, P(state, e | c))."""
-    out: _Totals = {}
-    for total, mass in totals.items():
-        for gain, probability in options:
-            term = mass * probability
-            key = total + gain
-            out[key] = out[key] + term if key in out else term
-    return out
+    offset, mass = totals
+    low = min(gain for gain, _ in options)
+    high = max(gain for gain, _ in options)
+    shape = np.broadcast_shapes(mass.shape[1:], *(p.shape for _, p in options))
+    out = np.zeros((len(mass) + high - low, *shape))
+    for gain, probability in options:
+        out[gain - low : gain - low + len(mass)] += mass * probability
+    return offset + low, out
+
+
+def _merge(first: _Totals | None, second: _Totals) -> _Totals:
+    """Add two distributions of totals (for the parent's states of a family)."""
+    if first is None:
+        return second
+    (a, x), (b, y) = first, second
+    low = min(a, b)
+    size = max(a + len(x), b + len(y)) - low
+    out = np.zeros((size, *np.broadcast_shapes(x.shape[1:], y.shape[1:])))
+    out[a - low : a - low + len(x)] += x
+    out[b - low : b - low + len(y)] += y
+    return low, out
 
 
 def _family_likelihood(
@@ -341,14 +357,14 @@ def _family_likelihood(
     root, children = members[0], members[1:]
     root_table = likelihood[root]  # (..., root states, causes)
     root_weights = _weights(root, states, hard, soft)
-    out: _Totals = {}
+    out: _Totals | None = None
     for k, root_state in enumerate(states[root]):
         if root_weights is not None and root_weights[k] == 0.0:
             continue
         mass = root_table[..., k, :]
         if root_weights is not None:
             mass = mass * root_weights[k]
-        totals: _Totals = {points.get(root, {}).get(root_state, 0): mass}
+        totals: _Totals = (points.get(root, {}).get(root_state, 0), mass[None])
         for child in children:
             table = likelihood[child][..., :, k, :]  # (..., child states, causes)
             weights = _weights(child, states, hard, soft)
@@ -356,7 +372,7 @@ def _family_likelihood(
             if scored is None:
                 if weights is not None:
                     factor = np.einsum("s,...sc->...c", weights, table)
-                    totals = {t: m * factor for t, m in totals.items()}
+                    totals = (totals[0], totals[1] * factor)
                 continue
             options = [
                 (
@@ -367,9 +383,81 @@ def _family_likelihood(
                 if weights is None or weights[j] != 0.0
             ]
             totals = _add_points(totals, options)
-        for total, value in totals.items():
-            out[total] = out[total] + value if total in out else value
+        out = _merge(out, totals)
+    if out is None:  # the evidence rules out every state of the parent
+        return 0, np.zeros((1, *root_table.shape[:-2], root_table.shape[-1]))
     return out
+
+
+def score_totals(
+    likelihood: Mapping[str, FloatArray],
+    states: Mapping[str, tuple[str, ...]],
+    hard: Mapping[str, str],
+    points: Mapping[str, Mapping[str, int]],
+    *,
+    parents: Mapping[str, str] | None = None,
+    soft: Mapping[str, Soft] | None = None,
+) -> tuple[int, FloatArray]:
+    """Return P(score = total, evidence | cause) for every total of an additive score.
+
+    Parameters are those of :func:`evidence_likelihood`; ``points`` gives the points of each
+    scored finding's states (a finding not listed scores nothing).
+
+    Returns
+    -------
+    lowest : int
+        The lowest total with an entry.
+    mass : ndarray (totals, ..., causes)
+        ``mass[t]`` is P(score = lowest + t, evidence | cause). Summed over the totals it is
+        P(evidence | cause).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> table = {"a": np.array([[0.9, 0.2], [0.1, 0.8]]), "b": np.array([[0.5, 0.1], [0.5, 0.9]])}
+    >>> states = {"a": ("yes", "no"), "b": ("yes", "no")}
+    >>> lowest, mass = score_totals(table, states, {}, {"a": {"yes": 1}, "b": {"yes": 1}})
+    >>> lowest, mass[:, 0].round(3).tolist()  # P(score = 0, 1, 2 | first cause)
+    (0, [0.05, 0.5, 0.45])
+    """
+    parents = parents or {}
+    soft = soft or {}
+    involved = [*hard, *soft, *points]
+    roots = dict.fromkeys(parents.get(f, f) for f in involved)
+    # The batch shape of the tables, with the causes: (..., causes).
+    batch = np.broadcast_shapes(
+        *(
+            table.shape[: -3 if name in parents else -2] + table.shape[-1:]
+            for name, table in likelihood.items()
+        )
+    )
+    children: dict[str, list[str]] = {}
+    for child, parent in parents.items():
+        if parent in roots and (child in hard or child in soft or child in points):
+            children.setdefault(parent, []).append(child)
+    factor: FloatArray | None = None
+    totals: _Totals = (0, np.ones((1,) + (1,) * len(batch)))
+    for root in roots:
+        members = (root, *children.get(root, ()))
+        lowest, mass = _family_likelihood(members, likelihood, states, hard, soft, points)
+        if len(mass) == 1 and not any(m in points for m in members):
+            factor = mass[0] if factor is None else factor * mass[0]
+        else:
+            options = [(lowest + t, mass[t]) for t in range(len(mass))]
+            totals = _add_points(totals, options)
+    lowest, mass = totals
+    if factor is not None:
+        mass = mass * factor
+    return lowest, np.broadcast_to(mass, (len(mass), *np.broadcast_shapes(mass.shape[1:], batch)))
+
+
+def _in_tier(totals: tuple[int, FloatArray], low: int | None, high: int | None) -> FloatArray:
+    """Sum P(total, evidence | cause) over the totals from ``low`` to ``high`` (inclusive)."""
+    lowest, mass = totals
+    start = 0 if low is None else max(low - lowest, 0)
+    stop = len(mass) if high is None else max(high - lowest + 1, 0)
+    tier: FloatArray = mass[start:stop].sum(axis=0)
+    return tier
 
 
 def evidence_likelihood(
@@ -430,44 +518,21 @@ def evidence_likelihood(
     >>> evidence_likelihood(table, states, {"b": "yes"}, parents={"b": "a"}).round(3).tolist()
     [0.47, 0.02]
     """
-    parents = parents or {}
-    soft = soft or {}
-    points = score[0] if score is not None else {}
-    involved = [*hard, *soft, *points]
-    roots = dict.fromkeys(parents.get(f, f) for f in involved)
-    # The batch shape of the tables, with the causes: (..., causes).
-    batch = np.broadcast_shapes(
-        *(
-            table.shape[: -3 if name in parents else -2] + table.shape[-1:]
-            for name, table in likelihood.items()
-        )
-    )
-    if not roots and score is None:
-        return np.ones(batch)
-    children: dict[str, list[str]] = {}
-    for child, parent in parents.items():
-        if parent in roots and (child in hard or child in soft or child in points):
-            children.setdefault(parent, []).append(child)
-    result: FloatArray | None = None
-    totals: _Totals = {0: np.ones(1)}
-    for root in roots:
-        members = (root, *children.get(root, ()))
-        family = _family_likelihood(members, likelihood, states, hard, soft, points)
-        if len(family) == 1 and 0 in family and not any(m in points for m in members):
-            result = family[0] if result is None else result * family[0]
-        else:
-            totals = _add_points(totals, list(family.items()))
-    if score is not None:
-        _, low, high = score
-        in_tier = [
-            mass
-            for total, mass in totals.items()
-            if (low is None or total >= low) and (high is None or total <= high)
-        ]
-        tier: FloatArray = sum(in_tier[1:], in_tier[0]) if in_tier else np.zeros(1)
-        result = tier if result is None else result * tier
-    assert result is not None  # (some root was involved, or a score was given)
-    return np.broadcast_to(result, np.broadcast_shapes(result.shape, batch)).copy()
+    if score is None:
+        if not hard and not soft:
+            parents = parents or {}
+            batch = np.broadcast_shapes(
+                *(
+                    table.shape[: -3 if name in parents else -2] + table.shape[-1:]
+                    for name, table in likelihood.items()
+                )
+            )
+            return np.ones(batch)
+        _, mass = score_totals(likelihood, states, hard, {}, parents=parents, soft=soft)
+        return mass[0].copy()
+    points, low, high = score
+    totals = score_totals(likelihood, states, hard, points, parents=parents, soft=soft)
+    return _in_tier(totals, low, high).copy()
 
 
 # --------------------------------------------------------------------------------------------
