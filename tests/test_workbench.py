@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import chi2
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 import calfdx
@@ -147,3 +149,66 @@ def test_evaluation_errors(model: calfdx.Model) -> None:
     with pytest.raises(calfdx.InvalidOptionError):
         model.simulate(-1)
     assert isinstance(calfdx.evaluate(model, pd.DataFrame({"cause": ["dvt"]})), calfdx.Evaluation)
+
+
+def _family_counts(
+    model: calfdx.Model, cohort: pd.DataFrame, members: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the counts of a family's joint patterns by cause, and P(pattern | cause).
+
+    Both are (patterns, causes), patterns enumerating the members' states, the last fastest.
+    """
+    engine = model._engine
+    patterns = list(itertools.product(*(engine.states[m] for m in members)))
+    key = np.zeros(len(cohort), dtype=np.int64)
+    for m in members:
+        key = key * len(engine.states[m]) + cohort[m].cat.codes.to_numpy()
+    cause = cohort["cause"].cat.codes.to_numpy()
+    observed = np.zeros((len(patterns), len(engine.causes)))
+    np.add.at(observed, (key, cause), 1.0)
+    expected = np.array([engine.likelihood(dict(zip(members, p, strict=True))) for p in patterns])
+    return observed, expected
+
+
+def test_simulate_draws_each_family_jointly(model: calfdx.Model) -> None:
+    """Check simulated family patterns follow P(pattern | cause) by a chi-square test.
+
+    Per family (and per parent and child pair) and per cause with at least 5 expected patients in every pattern, Pearson's
+    statistic must stay below its chi-square quantile at 1e-6 (Bonferroni over the tests);
+    drawing the family's members independently given the cause fails the same test.
+    """
+    n = 200_000
+    cohort = model.simulate(n, seed=11)
+    families = [f for f in model._engine.families if len(f) > 1]
+    assert {f[0] for f in families} >= {"swelling", "warmth", "recent_immobilization"}
+    pairs = [(f[0], child) for f in families for child in f[1:]]
+    tests = []
+    for members in [*families, *pairs]:
+        observed, p = _family_counts(model, cohort, members)
+        for i in range(observed.shape[1]):
+            expected = p[:, i] * observed[:, i].sum()
+            if expected.min() >= 5:
+                tests.append((members, i, observed[:, i], expected, p[:, i]))
+    assert len(tests) > 50
+    bound = {df: chi2.isf(1e-6 / len(tests), df) for df in {len(t[2]) - 1 for t in tests}}
+    for members, i, counts, expected, _ in tests:
+        statistic = float(((counts - expected) ** 2 / expected).sum())
+        assert statistic < bound[len(counts) - 1], (members, model._engine.causes[i], statistic)
+    # The test has power: the product of the members' marginals is rejected.
+    engine = model._engine
+    dvt = engine.causes.index("dvt")
+    members = ("swelling", "calf_difference_3cm")
+    observed, p = _family_counts(model, cohort, members)
+    patterns = list(itertools.product(*(engine.states[m] for m in members)))
+    product = np.array(
+        [
+            math.prod(
+                engine.block(m)[engine.states[m].index(s), dvt]
+                for m, s in zip(members, pattern, strict=True)
+            )
+            for pattern in patterns
+        ]
+    )
+    counts = observed[:, dvt]
+    wrong = product * counts.sum()
+    assert float(((counts - wrong) ** 2 / wrong).sum()) > bound[len(counts) - 1]

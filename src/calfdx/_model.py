@@ -482,6 +482,11 @@ class Model:
     def simulate(self, n: int, *, seed: int | None = None, missing: float = 0.0) -> pd.DataFrame:
         """Draw a synthetic cohort of ``n`` patients from this model, reproducibly.
 
+        Each patient's cause is drawn from the prior, then each finding from P(finding |
+        cause); in a family the parent is drawn first and each child from P(child | the
+        parent's drawn state, cause), so the cohort follows the model's joint distribution
+        exactly. Values are hidden (``missing``) only after every finding is drawn.
+
         Parameters
         ----------
         n : int
