@@ -633,8 +633,12 @@ class Model:
             p' = \frac{p N + n_s}{N + \sum n}
 
         (pgmpy's ``BayesianEstimator`` with dirichlet pseudo-counts, by exact counting).
-        Missing finding values add no count. Each updated row notes the update in its
-        reasoning, and its ``ess`` becomes N + n. This model is unchanged.
+        Missing finding values add no count. A finding with a parent finding is updated per
+        (parent state, cause) with the cases where both it and its parent are known; a case
+        with the child known but the parent unknown adds no count to the child (exact and
+        unbiased for values missing at random; see ``calfdx._learn`` for why no
+        expected-count update). Each updated row notes the update in its reasoning, and its
+        ``ess`` becomes N + n. This model is unchanged.
 
         Parameters
         ----------
