@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 from scipy.stats import chi2
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
@@ -326,3 +328,29 @@ def test_evaluate_is_exact_on_families(model: calfdx.Model) -> None:
         for child, parent in model._tables.parents.items()
     ]
     assert any(partly)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_editing_a_child_block_changes_that_block_only(data: st.DataObject) -> None:
+    """Property: an edit of one block of a child sets it and leaves every other block as is."""
+    model = calfdx.load_model()
+    parents = model._tables.parents
+    child = data.draw(st.sampled_from(sorted(parents)))
+    parent_state = data.draw(st.sampled_from(model.findings[parents[child]].states))
+    state = data.draw(st.sampled_from(model.findings[child].states))
+    cause = data.draw(st.sampled_from([c.id for c in model.causes]))
+    p = data.draw(st.floats(0.01, 0.99))
+    edited = model.with_likelihood(child, state, cause, p, parent_state=parent_state)
+    block = edited.likelihood(child, cause, parent_state=parent_state)
+    assert block[state] == p
+    assert sum(block.values()) == pytest.approx(1.0, abs=1e-12)
+    before = model._tables.likelihood[child]
+    after = edited._tables.likelihood[child]
+    k = model.findings[parents[child]].states.index(parent_state)
+    i = [c.id for c in model.causes].index(cause)
+    changed = np.argwhere(before != after).tolist()
+    assert all(j[1:] == [k, i] for j in changed)
+    for name, table in model._tables.likelihood.items():
+        if name != child:
+            assert np.array_equal(table, edited._tables.likelihood[name])
