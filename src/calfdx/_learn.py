@@ -23,7 +23,8 @@ parent's states (an expected-count update) was not chosen: with the parent unkno
 exact posterior of the child's numbers is a mixture of Dirichlets, one per parent state,
 and the expected-count update replaces it by one Dirichlet whose counts are weighted by the
 current numbers themselves (one step of EM): an approximation that is not conjugate, gives
-fractional counts and an ``ess`` that overstates what was seen. Leaving the case out keeps
+fractional counts, and an ``ess`` that counts the case in full though its parent was not
+seen. Leaving the case out keeps
 the update exact, the posterior given the cases complete for the child and its parent, and
 unbiased when whether the parent is recorded does not depend on the child's state (values
 missing completely at random, as :meth:`Model.simulate` hides them).
