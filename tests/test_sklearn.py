@@ -283,3 +283,16 @@ def test_calibrated_classifier_and_calibration_curve(xy: tuple[pd.DataFrame, pd.
     counts = counts[counts > 0]
     error = 3 * np.sqrt(predicted * (1 - predicted) / counts) + 0.02
     assert (np.abs(observed - predicted) < error).all(), (observed, predicted, counts)
+
+
+def test_a_child_learns_only_with_its_parent(model: calfdx.Model) -> None:
+    """Check a child column without its parent's column leaves the child's table as it was."""
+    cases = model.simulate(3000, seed=21)
+    y = cases["cause"].astype(str)
+    alone = CalfdxClassifier().fit(cases[["redness", "side"]], y).model_
+    both = CalfdxClassifier().fit(cases[["redness", "warmth", "side"]], y).model_
+    for warm in ("yes", "no"):
+        before = model.likelihood("redness", "dvt", parent_state=warm)
+        assert alone.likelihood("redness", "dvt", parent_state=warm) == before
+        assert both.likelihood("redness", "dvt", parent_state=warm) != before
+    assert alone.likelihood("side", "dvt") != model.likelihood("side", "dvt")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pgmpy.inference import VariableElimination
+from scipy.stats import chi2
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 import calfdx
@@ -59,6 +64,90 @@ def test_bad_edits_are_rejected(model: calfdx.Model, call: object, match: str) -
     """Check bad edits raise a clear error and leave the model as it was."""
     with pytest.raises(calfdx.InvalidOptionError, match=match):
         call(model)  # type: ignore[operator]
+
+
+def test_with_likelihood_edits_one_block_of_a_child(model: calfdx.Model) -> None:
+    """Check editing P(child | parent state, cause) touches that block only, with provenance."""
+    edited = model.with_likelihood("redness", "yes", "cellulitis", 0.8, parent_state="no")
+    assert edited.likelihood("redness", "cellulitis", parent_state="no") == pytest.approx(
+        {"yes": 0.8, "no": 0.2}, abs=1e-15
+    )
+    for cause, warm in [("cellulitis", "yes"), ("dvt", "no"), ("dvt", "yes")]:
+        assert edited.likelihood("redness", cause, parent_state=warm) == model.likelihood(
+            "redness", cause, parent_state=warm
+        )
+    assert edited.likelihood("warmth", "cellulitis") == model.likelihood("warmth", "cellulitis")
+    rows = edited.likelihoods.set_index(["finding", "state", "cause", "parent_state"])
+    row = rows.loc[("redness", "yes", "cellulitis", "no")]
+    old = model.likelihood("redness", "cellulitis", parent_state="no")["yes"]
+    assert row["source_type"] == "expert_estimate"
+    assert row["reasoning"].startswith(f"Edited in calfdx from {old:g} to 0.8")
+    note = "after P(redness=yes | warmth=no, cellulitis) was edited]"
+    assert note in rows.loc[("redness", "no", "cellulitis", "no"), "reasoning"]
+    assert note not in rows.loc[("redness", "no", "cellulitis", "yes"), "reasoning"]
+    # The marginal P(redness | cellulitis) follows the edited block.
+    warm = model.likelihood("warmth", "cellulitis")["yes"]
+    marginal = edited.likelihood("redness", "cellulitis")["yes"]
+    yes_block = model.likelihood("redness", "cellulitis", parent_state="yes")["yes"]
+    assert marginal == pytest.approx(warm * yes_block + (1 - warm) * 0.8, rel=1e-12)
+
+
+def test_likelihood_of_a_child_is_its_marginal_or_one_block(model: calfdx.Model) -> None:
+    """Check likelihood() of a child against pgmpy: the marginal, and each parent block."""
+    network = model.to_pgmpy()
+    inference = VariableElimination(network)
+    cpd = network.get_cpds("calf_difference_3cm")
+    for cause in ("dvt", "cramp", "cellulitis"):
+        marginal = inference.query(
+            ["calf_difference_3cm"], evidence={"cause": cause}, show_progress=False
+        )
+        got = model.likelihood("calf_difference_3cm", cause)
+        for state, p in got.items():
+            assert p == pytest.approx(marginal.get_value(calf_difference_3cm=state), abs=1e-12)
+            for swelling in ("yes", "no"):
+                block = model.likelihood("calf_difference_3cm", cause, parent_state=swelling)
+                reference = cpd.get_value(
+                    calf_difference_3cm=state, swelling=swelling, cause=cause
+                )
+                assert block[state] == pytest.approx(reference, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda m: m.with_likelihood("redness", "yes", "dvt", 0.5),
+            r"Finding 'redness' has the parent finding 'warmth'.*\['yes', 'no'\]\. Got none",
+        ),
+        (
+            lambda m: m.with_likelihood("redness", "yes", "dvt", 0.5, parent_state="maybe"),
+            r"'redness' has the parent finding 'warmth'.*\['yes', 'no'\]\. Got 'maybe' inst",
+        ),
+        (
+            lambda m: m.with_likelihood("redness", "yes", "dvt", 0.5, parent_state=True),
+            r"'warmth'.*Got True \(of type bool\) instead",
+        ),
+        (
+            lambda m: m.with_likelihood("swelling", "yes", "dvt", 0.5, parent_state="yes"),
+            r"Finding 'swelling' has no parent finding.*Got parent_state='yes'",
+        ),
+        (
+            lambda m: m.likelihood("calf_difference_3cm", "dvt", parent_state="oui"),
+            r"'calf_difference_3cm' has the parent finding 'swelling'.*Got 'oui'",
+        ),
+        (
+            lambda m: m.likelihood("age", "dvt", parent_state="yes"),
+            "Finding 'age' has no parent finding",
+        ),
+    ],
+)
+def test_bad_parent_states_are_rejected(model: calfdx.Model, call: object, match: str) -> None:
+    """Check a missing or wrong parent_state is a clear error and changes nothing."""
+    before = (model.content_hash, model.likelihoods.copy())
+    with pytest.raises(calfdx.InvalidOptionError, match=match):
+        call(model)  # type: ignore[operator]
+    assert model.content_hash == before[0]
+    assert model.likelihoods.equals(before[1])
 
 
 def test_to_csv_round_trips(model: calfdx.Model, tmp_path: Path, shipped_dir: Path) -> None:
@@ -147,3 +236,121 @@ def test_evaluation_errors(model: calfdx.Model) -> None:
     with pytest.raises(calfdx.InvalidOptionError):
         model.simulate(-1)
     assert isinstance(calfdx.evaluate(model, pd.DataFrame({"cause": ["dvt"]})), calfdx.Evaluation)
+
+
+def _family_counts(
+    model: calfdx.Model, cohort: pd.DataFrame, members: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the counts of a family's joint patterns by cause, and P(pattern | cause).
+
+    Both are (patterns, causes), patterns enumerating the members' states, the last fastest.
+    """
+    engine = model._engine
+    patterns = list(itertools.product(*(engine.states[m] for m in members)))
+    key = np.zeros(len(cohort), dtype=np.int64)
+    for m in members:
+        key = key * len(engine.states[m]) + cohort[m].cat.codes.to_numpy()
+    cause = cohort["cause"].cat.codes.to_numpy()
+    observed = np.zeros((len(patterns), len(engine.causes)))
+    np.add.at(observed, (key, cause), 1.0)
+    expected = np.array([engine.likelihood(dict(zip(members, p, strict=True))) for p in patterns])
+    return observed, expected
+
+
+def test_simulate_draws_each_family_jointly(model: calfdx.Model) -> None:
+    """Check simulated family patterns follow P(pattern | cause) by a chi-square test.
+
+    Per family (and per parent and child pair) and per cause with at least 5 expected
+    patients in every pattern, Pearson's statistic must stay below its chi-square quantile
+    at 1e-6 (Bonferroni over the tests); drawing the family's members independently given
+    the cause fails the same test.
+    """
+    n = 200_000
+    cohort = model.simulate(n, seed=11)
+    families = [f for f in model._engine.families if len(f) > 1]
+    assert {f[0] for f in families} >= {"swelling", "warmth", "recent_immobilization"}
+    pairs = [(f[0], child) for f in families for child in f[1:]]
+    tests = []
+    for members in [*families, *pairs]:
+        observed, p = _family_counts(model, cohort, members)
+        for i in range(observed.shape[1]):
+            expected = p[:, i] * observed[:, i].sum()
+            if expected.min() >= 5:
+                tests.append((members, i, observed[:, i], expected, p[:, i]))
+    assert len(tests) > 50
+    bound = {df: chi2.isf(1e-6 / len(tests), df) for df in {len(t[2]) - 1 for t in tests}}
+    for members, i, counts, expected, _ in tests:
+        statistic = float(((counts - expected) ** 2 / expected).sum())
+        assert statistic < bound[len(counts) - 1], (members, model._engine.causes[i], statistic)
+    # The test has power: the product of the members' marginals is rejected.
+    engine = model._engine
+    dvt = engine.causes.index("dvt")
+    members = ("swelling", "calf_difference_3cm")
+    observed, p = _family_counts(model, cohort, members)
+    patterns = list(itertools.product(*(engine.states[m] for m in members)))
+    product = np.array(
+        [
+            math.prod(
+                engine.block(m)[engine.states[m].index(s), dvt]
+                for m, s in zip(members, pattern, strict=True)
+            )
+            for pattern in patterns
+        ]
+    )
+    counts = observed[:, dvt]
+    wrong = product * counts.sum()
+    assert float(((counts - wrong) ** 2 / wrong).sum()) > bound[len(counts) - 1]
+
+
+def test_evaluate_is_exact_on_families(model: calfdx.Model) -> None:
+    """Check evaluate's log loss and Brier score against pgmpy VariableElimination.
+
+    Half the values are hidden, so families come partly observed (a child without its
+    parent, a parent with some children).
+    """
+    cases = model.simulate(60, seed=15, missing=0.5)
+    inference = VariableElimination(model.to_pgmpy())
+    causes = [c.id for c in model.causes]
+    truth = cases["cause"].astype(str).to_numpy()
+    probabilities = []
+    for _, row in cases.drop(columns="cause").iterrows():
+        evidence = {f: str(v) for f, v in row.items() if isinstance(v, str)}
+        factor = inference.query(["cause"], evidence=evidence, show_progress=False)
+        probabilities.append([factor.get_value(cause=c) for c in causes])
+    p = np.array(probabilities)
+    onehot = (truth[:, None] == np.array(causes)[None, :]).astype(float)
+    report = calfdx.evaluate(model, cases)
+    p_true = p[onehot.astype(bool)]
+    assert report.log_loss == pytest.approx(float(-np.log(p_true).mean()), abs=1e-9)
+    assert report.brier == pytest.approx(float(((p - onehot) ** 2).sum(axis=1).mean()), abs=1e-9)
+    partly = [
+        (cases[parent].isna() & cases[child].notna()).any()
+        for child, parent in model._tables.parents.items()
+    ]
+    assert any(partly)
+
+
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_editing_a_child_block_changes_that_block_only(data: st.DataObject) -> None:
+    """Property: an edit of one block of a child sets it and leaves every other block as is."""
+    model = calfdx.load_model()
+    parents = model._tables.parents
+    child = data.draw(st.sampled_from(sorted(parents)))
+    parent_state = data.draw(st.sampled_from(model.findings[parents[child]].states))
+    state = data.draw(st.sampled_from(model.findings[child].states))
+    cause = data.draw(st.sampled_from([c.id for c in model.causes]))
+    p = data.draw(st.floats(0.01, 0.99))
+    edited = model.with_likelihood(child, state, cause, p, parent_state=parent_state)
+    block = edited.likelihood(child, cause, parent_state=parent_state)
+    assert block[state] == p
+    assert sum(block.values()) == pytest.approx(1.0, abs=1e-12)
+    before = model._tables.likelihood[child]
+    after = edited._tables.likelihood[child]
+    k = model.findings[parents[child]].states.index(parent_state)
+    i = [c.id for c in model.causes].index(cause)
+    changed = np.argwhere(before != after).tolist()
+    assert all(j[1:] == [k, i] for j in changed)
+    for name, table in model._tables.likelihood.items():
+        if name != child:
+            assert np.array_equal(table, edited._tables.likelihood[name])

@@ -21,11 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final
 
-from ._checks import text, unit_probability
+from ._checks import describe, text, unit_probability
 from ._exceptions import InvalidOptionError
 from ._tables import Tables, cause_index
 
-__all__ = ["edit_likelihood", "edit_prior", "write_tables"]
+__all__ = ["check_parent_state", "edit_likelihood", "edit_prior", "write_tables"]
 
 #: Significant digits kept for a rescaled number (the edited number itself is kept exactly).
 _DIGITS: Final = 15
@@ -128,10 +128,57 @@ def edit_prior(tables: Tables, cause: str, value: float) -> dict[str, bytes]:
     return files
 
 
+def check_parent_state(
+    tables: Tables, finding: str, parent_state: object, *, required: bool = True
+) -> str:
+    """Return the parent state that picks one of ``finding``'s distributions ("" for none).
+
+    A finding with a parent finding has one distribution per state of its parent, so it
+    needs ``parent_state`` (unless not ``required``: then None gives ""); a finding
+    without one refuses it.
+
+    Raises
+    ------
+    InvalidOptionError
+        Naming the finding, the value given and the allowed parent states.
+    """
+    spec = next(f for f in tables.findings if f.id == finding)
+    if not spec.parent:
+        if parent_state is None:
+            return ""
+        msg = (
+            f"Finding {finding!r} has no parent finding, so it takes no parent_state. "
+            f"Got parent_state={_describe_value(parent_state)} instead; leave it out."
+        )
+        raise InvalidOptionError(msg)
+    allowed = next(f for f in tables.findings if f.id == spec.parent).states
+    if parent_state is None and not required:
+        return ""
+    if not isinstance(parent_state, str) or parent_state not in allowed:
+        got = "none" if parent_state is None else _describe_value(parent_state)
+        msg = (
+            f"Finding {finding!r} has the parent finding {spec.parent!r}: its numbers are "
+            f"P({finding} | {spec.parent}, cause), so give parent_state, one of the states of "
+            f"{spec.parent!r}: {list(allowed)}. Got {got} instead."
+        )
+        raise InvalidOptionError(msg)
+    return parent_state
+
+
+def _describe_value(value: object) -> str:
+    """Return a string value as its repr, anything else with its type."""
+    return repr(value) if isinstance(value, str) else describe(value)
+
+
 def edit_likelihood(
-    tables: Tables, finding: str, state: str, cause: str, value: float
+    tables: Tables,
+    finding: str,
+    state: str,
+    cause: str,
+    value: float,
+    parent_state: str | None = None,
 ) -> dict[str, bytes]:
-    """Return new table files with P(finding = state | cause) = value."""
+    """Return new table files with P(finding = state | [parent = parent_state,] cause) = value."""
     vocabulary = {f.id: f for f in tables.findings}
     text(finding, "finding")
     text(state, "state")
@@ -144,13 +191,21 @@ def edit_likelihood(
             f"Allowed states: {list(vocabulary[finding].states)}."
         )
         raise InvalidOptionError(msg)
+    given = check_parent_state(tables, finding, parent_state)
     cause_index(tables.causes, cause)
     value = _check_probability(value, "p")
+    condition = f"{vocabulary[finding].parent}={given}, " if given else ""
 
     def change(rows: Rows) -> None:
-        group = [row for row in rows if row["finding"] == finding and row["cause"] == cause]
+        group = [
+            row
+            for row in rows
+            if row["finding"] == finding
+            and row["cause"] == cause
+            and (row.get("parent_state") or "") == given
+        ]
         target = next(i for i, row in enumerate(group) if row["state"] == state)
-        _renormalise(group, target, value, f"P({finding}={state} | {cause})")
+        _renormalise(group, target, value, f"P({finding}={state} | {condition}{cause})")
 
     files = dict(tables.files)
     files["likelihoods.csv"] = _rewrite(files["likelihoods.csv"], change)

@@ -12,8 +12,26 @@ posterior mean
     p'_s = \frac{p_s N + n_s}{N + \sum_{s'} n_{s'}} ,
 
 and its effective sample size becomes :math:`N + \sum n`. A missing finding value adds no
-count (the cases are taken as missing at random). This is pgmpy's ``BayesianEstimator``
-with ``prior_type="dirichlet"`` and these pseudo-counts, computed by exact counting.
+count (the cases are taken as missing at random).
+
+A finding with a parent finding has one distribution per (state of the parent, cause),
+each with its own pseudo-count (the ``ess`` of its rows); a case counts towards the one of
+its parent's state, so it counts for the child only when the parent was observed too. A
+case whose child is known but whose parent is unknown is **left out of the child's update**
+(it still counts for the prior and for every other finding it has). Sharing it over the
+parent's states (an expected-count update) was not chosen: with the parent unknown, the
+exact posterior of the child's numbers is a mixture of Dirichlets, one per parent state,
+and the expected-count update replaces it by one Dirichlet whose counts are weighted by the
+current numbers themselves (one step of EM): an approximation that is not conjugate, gives
+fractional counts, and an ``ess`` that counts the case in full though its parent was not
+seen. Leaving the case out keeps
+the update exact, the posterior given the cases complete for the child and its parent, and
+unbiased when whether the parent is recorded does not depend on the child's state (values
+missing completely at random, as :meth:`Model.simulate` hides them).
+
+This is pgmpy's ``BayesianEstimator`` with ``prior_type="dirichlet"`` and these
+pseudo-counts, computed by exact counting; pgmpy also counts, for each variable, the rows
+where the variable and its parents are observed.
 """
 
 from __future__ import annotations
@@ -43,7 +61,13 @@ Rows = list[dict[str, str]]
 
 
 def _fitted_rows(
-    group: Rows, values: list[float], ess: float, cases: int, total: int, strength: float
+    group: Rows,
+    values: list[float],
+    ess: float,
+    cases: int,
+    total: int,
+    strength: float,
+    given: str = "",
 ) -> None:
     """Write the updated numbers into one distribution's rows, summing exactly to 1."""
     texts = [_number(v) for v in values]
@@ -55,7 +79,7 @@ def _fitted_rows(
         row["ess"] = _number(ess)
         note = (
             f"[fitted: Bayesian update of {old} (pseudo-count {strength:g}) with {cases} of "
-            f"{total} labelled cases]"
+            f"{total} labelled cases{given}]"
         )
         row["reasoning"] = f"{row['reasoning']} {note}".strip()
 
@@ -92,24 +116,43 @@ def fit(
     def strength(ess: float) -> float:
         return float(prior_strength) if prior_strength is not None else float(ess)
 
+    position = {f.id: j for j, f in enumerate(tables.findings)}
+
     def change_likelihoods(rows: Rows) -> None:
-        by_key: dict[tuple[str, str], Rows] = {}
+        by_key: dict[tuple[str, str, str], Rows] = {}
         for row in rows:
-            by_key.setdefault((row["finding"], row["cause"]), []).append(row)
+            key = (row["finding"], row["cause"], row.get("parent_state") or "")
+            by_key.setdefault(key, []).append(row)
         for j, finding in enumerate(tables.findings):
-            observed = codes[j] >= 0
-            counts = np.zeros((n_causes, len(finding.states)))
-            np.add.at(counts, (truth[observed], codes[j][observed]), 1.0)
-            for i, cause in enumerate(causes):
-                group = by_key[(finding.id, cause)]
-                order = [finding.states.index(row["state"]) for row in group]
-                p = tables.likelihood[finding.id][:, i]
-                pseudo = strength(tables.likelihood_ess[finding.id][i])
-                total = counts[i].sum()
-                values = (p * pseudo + counts[i]) / (pseudo + total)
-                _fitted_rows(
-                    group, [float(values[s]) for s in order], pseudo + total, int(total), n, pseudo
-                )
+            # A finding without parent is one block, parent state "", with parent code 0.
+            parent_states = (
+                tables.findings[position[finding.parent]].states if finding.parent else ("",)
+            )
+            parent_codes = (
+                codes[position[finding.parent]] if finding.parent else np.zeros(n, np.int8)
+            )
+            observed = (codes[j] >= 0) & (parent_codes >= 0)  # a child needs its parent too
+            counts = np.zeros((len(parent_states), n_causes, len(finding.states)))
+            np.add.at(counts, (parent_codes[observed], truth[observed], codes[j][observed]), 1.0)
+            table = tables.likelihood[finding.id].reshape(len(finding.states), -1, n_causes)
+            ess = tables.likelihood_ess[finding.id].reshape(-1, n_causes)
+            for k, parent_state in enumerate(parent_states):
+                given = f" having {finding.parent}={parent_state}" if parent_state else ""
+                for i, cause in enumerate(causes):
+                    group = by_key[(finding.id, cause, parent_state)]
+                    order = [finding.states.index(row["state"]) for row in group]
+                    pseudo = strength(ess[k, i])
+                    total = counts[k, i].sum()
+                    values = (table[:, k, i] * pseudo + counts[k, i]) / (pseudo + total)
+                    _fitted_rows(
+                        group,
+                        [float(values[s]) for s in order],
+                        pseudo + total,
+                        int(total),
+                        n,
+                        pseudo,
+                        given,
+                    )
 
     def change_priors(rows: Rows) -> None:
         group = [row for row in rows if row["setting"] == tables.setting]

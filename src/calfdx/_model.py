@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
 from ._batch import BatchTables
 from ._checks import output_path, text
-from ._edit import edit_likelihood, edit_prior, write_tables
+from ._edit import check_parent_state, edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
@@ -359,11 +359,23 @@ class Model:
         files = edit_prior(self._tables, cause, p)
         return self._rebuilt(files, self.setting)
 
-    def with_likelihood(self, finding: str, state: str, cause: str, p: float) -> Model:
+    def with_likelihood(
+        self, finding: str, state: str, cause: str, p: float, *, parent_state: str | None = None
+    ) -> Model:
         """Return a new model with P(finding = state | cause) = p.
 
         The finding's other states for that cause are rescaled proportionally so they still
         sum to 1, and the edit is marked as for :meth:`with_prior`. This model is unchanged.
+
+        A finding with a parent finding (``Finding.parent``) has one distribution per state
+        of its parent: ``parent_state`` (required for it, refused for any other finding)
+        says which one, and the edit sets P(finding = state | parent = parent_state, cause).
+
+        Raises
+        ------
+        InvalidOptionError
+            For an unknown finding, state or cause, a ``p`` outside (0, 1), a missing or
+            unknown ``parent_state`` for a child, or a ``parent_state`` for another finding.
 
         Examples
         --------
@@ -371,8 +383,11 @@ class Model:
         >>> model = calfdx.load_model().with_likelihood("swelling", "yes", "dvt", 0.9)
         >>> model.likelihood("swelling", "dvt")
         {'yes': 0.9, 'no': 0.1}
+        >>> model = model.with_likelihood("redness", "yes", "cellulitis", 0.8, parent_state="no")
+        >>> model.likelihood("redness", "cellulitis", parent_state="no")
+        {'yes': 0.8, 'no': 0.2}
         """
-        files = edit_likelihood(self._tables, finding, state, cause, p)
+        files = edit_likelihood(self._tables, finding, state, cause, p, parent_state)
         return self._rebuilt(files, self.setting)
 
     def check_targets(self, targets: object = None) -> TargetReport:
@@ -466,8 +481,36 @@ class Model:
         """
         return self._rebuilt(self._tables.files, text(setting, "setting"), edited=False)
 
-    def likelihood(self, finding: str, cause: str) -> dict[str, float]:
-        """Return P(finding = state | cause) for every state of ``finding``."""
+    def likelihood(
+        self, finding: str, cause: str, *, parent_state: str | None = None
+    ) -> dict[str, float]:
+        """Return P(finding = state | cause) for every state of ``finding``.
+
+        For a finding with a parent finding, ``parent_state`` picks one row block of its
+        table: P(finding = state | parent = parent_state, cause), the numbers
+        :meth:`with_likelihood` edits. Without it, the answer is the finding's marginal
+        P(finding = state | cause), summed over the parent's states (what a patient
+        with only this finding known shows). ``parent_state`` is refused for a finding
+        without parent.
+
+        Raises
+        ------
+        InvalidOptionError
+            For an unknown finding or cause, or a wrong ``parent_state``.
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> model = calfdx.load_model()
+        >>> model.findings["redness"].parent
+        'warmth'
+        >>> yes = model.likelihood("redness", "dvt", parent_state="yes")["yes"]
+        >>> no = model.likelihood("redness", "dvt", parent_state="no")["yes"]
+        >>> warm = model.likelihood("warmth", "dvt")["yes"]
+        >>> marginal = model.likelihood("redness", "dvt")["yes"]
+        >>> round(marginal - (warm * yes + (1 - warm) * no), 12)
+        0.0
+        """
         if (
             not isinstance(finding, str)
             or not isinstance(cause, str)
@@ -476,11 +519,25 @@ class Model:
         ):
             msg = f"Unknown finding {finding!r} or cause {cause!r}."
             raise InvalidOptionError(msg)
-        column = self._tables.likelihood[finding][:, self._cause_ids.index(cause)]
+        given = check_parent_state(self._tables, finding, parent_state, required=False)
+        i = self._cause_ids.index(cause)
+        parent = self._findings[finding].parent
+        if not parent:
+            column = self._tables.likelihood[finding][:, i]
+        elif not given:  # the marginal over the parent, from the engine (exact)
+            column = self._engine.block(finding)[:, i]
+        else:
+            k = self._findings[parent].states.index(given)
+            column = self._tables.likelihood[finding][:, k, i]
         return dict(zip(self._findings[finding].states, column.tolist(), strict=True))
 
     def simulate(self, n: int, *, seed: int | None = None, missing: float = 0.0) -> pd.DataFrame:
         """Draw a synthetic cohort of ``n`` patients from this model, reproducibly.
+
+        Each patient's cause is drawn from the prior, then each finding from P(finding |
+        cause); in a family the parent is drawn first and each child from P(child | the
+        parent's drawn state, cause), so the cohort follows the model's joint distribution
+        exactly. Values are hidden (``missing``) only after every finding is drawn.
 
         Parameters
         ----------
@@ -576,8 +633,12 @@ class Model:
             p' = \frac{p N + n_s}{N + \sum n}
 
         (pgmpy's ``BayesianEstimator`` with dirichlet pseudo-counts, by exact counting).
-        Missing finding values add no count. Each updated row notes the update in its
-        reasoning, and its ``ess`` becomes N + n. This model is unchanged.
+        Missing finding values add no count. A finding with a parent finding is updated per
+        (parent state, cause) with the cases where both it and its parent are known; a case
+        with the child known but the parent unknown adds no count to the child (exact and
+        unbiased for values missing at random; see ``calfdx._learn`` for why no
+        expected-count update). Each updated row notes the update in its reasoning, and its
+        ``ess`` becomes N + n. This model is unchanged.
 
         Parameters
         ----------

@@ -14,7 +14,9 @@ Input is categorical: ``X`` is a pandas DataFrame with one column per finding (a
 of the vocabulary), holding state names (strings or categoricals), ``True``/``False`` for
 yes/no findings and NaN for unknown, such as :meth:`calfdx.Model.simulate` returns without
 its ``cause`` column. A 2-D array is read as every finding of the model in vocabulary
-order. ``y`` holds cause ids.
+order. ``y`` holds cause ids. A finding with a parent finding (``Finding.parent``, e.g.
+``redness`` under ``warmth``) learns only from the rows where its parent is known too, so
+give the parent's column with it (see :meth:`calfdx.Model.fit`).
 
 ``classes_`` is every cause of the model (sorted, as scikit-learn sorts labels), not only
 the causes seen in ``y``: the network gives every cause a posterior whatever the training
