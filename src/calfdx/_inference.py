@@ -317,12 +317,26 @@ def _weights(
 _Totals = tuple[int, "FloatArray"]
 
 
+def _lift(mass: FloatArray, ndim: int) -> FloatArray:
+    """Give totals (totals, ..., causes) the batch axes of an array of ``ndim`` axes."""
+    missing = ndim + 1 - mass.ndim
+    return mass.reshape(mass.shape[:1] + (1,) * missing + mass.shape[1:]) if missing > 0 else mass
+
+
+def _times(totals: _Totals, factor: FloatArray) -> _Totals:
+    """Multiply every total's mass by a factor (..., causes)."""
+    offset, mass = totals
+    lifted = _lift(mass, factor.ndim)
+    return offset, lifted * factor
+
+
 def _add_points(totals: _Totals, options: list[tuple[int, FloatArray]]) -> _Totals:
     """Convolve a score's totals with one finding: options are (points, P(state, e | c))."""
     offset, mass = totals
     low = min(gain for gain, _ in options)
     high = max(gain for gain, _ in options)
     shape = np.broadcast_shapes(mass.shape[1:], *(p.shape for _, p in options))
+    mass = _lift(mass, len(shape))
     out = np.zeros((len(mass) + high - low, *shape))
     for gain, probability in options:
         out[gain - low : gain - low + len(mass)] += mass * probability
@@ -336,6 +350,8 @@ def _merge(first: _Totals | None, second: _Totals) -> _Totals:
     (a, x), (b, y) = first, second
     low = min(a, b)
     size = max(a + len(x), b + len(y)) - low
+    ndim = max(x.ndim, y.ndim) - 1
+    x, y = _lift(x, ndim), _lift(y, ndim)
     out = np.zeros((size, *np.broadcast_shapes(x.shape[1:], y.shape[1:])))
     out[a - low : a - low + len(x)] += x
     out[b - low : b - low + len(y)] += y
@@ -371,8 +387,7 @@ def _family_likelihood(
             scored = points.get(child)
             if scored is None:
                 if weights is not None:
-                    factor = np.einsum("s,...sc->...c", weights, table)
-                    totals = (totals[0], totals[1] * factor)
+                    totals = _times(totals, np.einsum("s,...sc->...c", weights, table))
                 continue
             options = [
                 (
@@ -428,7 +443,7 @@ def score_totals(
     batch = np.broadcast_shapes(
         *(
             table.shape[: -3 if name in parents else -2] + table.shape[-1:]
-            for name, table in likelihood.items()
+            for name, table in ((name, likelihood[name]) for name in (roots or likelihood))
         )
     )
     children: dict[str, list[str]] = {}
@@ -445,9 +460,10 @@ def score_totals(
         else:
             options = [(lowest + t, mass[t]) for t in range(len(mass))]
             totals = _add_points(totals, options)
-    lowest, mass = totals
     if factor is not None:
-        mass = mass * factor
+        totals = _times(totals, factor)
+    lowest, mass = totals
+    mass = _lift(mass, len(batch))
     return lowest, np.broadcast_to(mass, (len(mass), *np.broadcast_shapes(mass.shape[1:], batch)))
 
 

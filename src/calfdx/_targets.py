@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from ._edit import _number, _rewrite
 from ._exceptions import CalfdxError, InvalidOptionError
-from ._inference import ScoreTier, evidence_likelihood
+from ._inference import ScoreTier, evidence_likelihood, score_totals
 from ._tables import DEFAULT_ESS, Tables, Target, parse_targets
 from ._wells import WELLS_ITEMS
 
@@ -102,15 +102,25 @@ def target_values(
     axes (a batch of tables) broadcast.
     """
     values = []
+    # A score's distribution given the same evidence serves all its tiers: computed once.
+    distributions: dict[tuple[object, ...], tuple[int, FloatArray]] = {}
     for target in targets:
         keep = np.array([cause not in target.excluded for cause in causes], dtype=np.float64)
         prior = priors[target.setting] * keep
         prior = prior / prior.sum(axis=-1, keepdims=True)
-        if target.evidence or target.score is not None:
-            score = SCORES[target.score] if target.score is not None else None
-            like = evidence_likelihood(
-                likelihood, states, dict(target.evidence), score, parents=parents
-            )
+        if target.score is not None:
+            points, low, high = SCORES[target.score]
+            key = (target.evidence, id(points))
+            if key not in distributions:
+                distributions[key] = score_totals(
+                    likelihood, states, dict(target.evidence), points, parents=parents
+                )
+            lowest, mass = distributions[key]
+            start = 0 if low is None else max(low - lowest, 0)
+            stop = len(mass) if high is None else max(high - lowest + 1, 0)
+            like = mass[start:stop].sum(axis=0)
+        elif target.evidence:
+            like = evidence_likelihood(likelihood, states, dict(target.evidence), parents=parents)
         else:
             like = np.ones_like(prior)
         k = causes.index(target.cause)
