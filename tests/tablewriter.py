@@ -17,6 +17,8 @@ def _write(path: Path, header: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
+#: source_type, source_id and reasoning of every toy likelihood row.
+TOY_PROVENANCE = ("expert_estimate", "", "a toy number")
 #: child -> (parent, parent state -> state -> cause -> probability)
 Children = Mapping[str, tuple[str, Mapping[str, Mapping[str, Mapping[str, float]]]]]
 
@@ -48,11 +50,15 @@ def write_tables(
         [[cause, cause.replace("_", " ").title(), "routine", f"The {cause}."] for cause in prior],
     )
     parents = {child: parent for child, (parent, _) in children.items()}
+    # The optional columns parent and parent_state only when there is a family, so tables
+    # without one keep the plain format (both are tested).
+    family = ["parent"] if children else []
     _write(
         folder / "findings.csv",
-        ["finding", "category", "states", "question", "parent"],
+        ["finding", "category", "states", "question", *family],
         [
-            [finding, "history", "|".join(own), f"What about {finding}?", parents.get(finding, "")]
+            [finding, "history", "|".join(own), f"What about {finding}?"]
+            + ([parents.get(finding, "")] if children else [])
             for finding, own in states.items()
         ],
     )
@@ -70,14 +76,14 @@ def write_tables(
             "finding",
             "state",
             "cause",
-            "parent_state",
+            *(["parent_state"] if children else []),
             "probability",
             "source_type",
             "source_id",
             "reasoning",
         ],
         [
-            [finding, state, cause, "", repr(p), "expert_estimate", "", "a toy number"]
+            [finding, state, cause, *([""] if children else []), repr(p), *TOY_PROVENANCE]
             for finding, table in likelihood.items()
             for state, by_cause in table.items()
             for cause, p in by_cause.items()

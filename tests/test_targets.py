@@ -377,9 +377,11 @@ def test_next_questions_recommend_the_pathway_when_no_question_settles_the_alert
     assert all(s.flip_probability < 0.02 for s in questions)
     assert suggestions[0].finding == "d_dimer"
     assert not model.diagnose(dict(low.findings), d_dimer="negative").dvt_alert
+    # pop_sensation is answered: unasked, a "yes" (a strain or rupture) would drop P(DVT) from
+    # 20% to 1.9%, so that question (cost 1) could settle the alert and rightly comes first.
     higher = model.diagnose(
         side="unilateral", swelling="no", calf_tenderness="yes", age="40_to_64",
-        recent_immobilization="no", active_cancer="no", previous_dvt="no",
+        recent_immobilization="no", active_cancer="no", previous_dvt="no", pop_sensation="no",
     )  # fmt: skip
     assert higher.next_questions(1)[0].finding in ("ultrasound", "ultrasound_proximal")
     assert not any(
