@@ -342,3 +342,24 @@ def test_a_missing_parent_state_is_named(tmp_path: Path) -> None:
         calfdx.TableError, match=r"no row for finding 'oedema', cause '\w+', parent state 'no'"
     ):
         calfdx.load_model(folder)
+
+
+def test_the_engine_says_which_tables_evidence_depends_on(model: calfdx.Model) -> None:
+    """A child's evidence depends on its parent's table; an unobserved child's does not."""
+    engine = model._engine
+    assert engine.depends_on({"redness": "yes"}) == ["warmth", "redness"]
+    assert engine.depends_on({"warmth": "yes", "age": "65_plus"}) == ["age", "warmth"]
+    assert engine.depends_on({}, {"calf_difference_3cm": (0.7, 0.3)}) == [
+        "swelling",
+        "calf_difference_3cm",
+    ]
+
+
+def test_family_rows_hold_the_family_likelihood(model: calfdx.Model) -> None:
+    """family_table()[family_row(digits)] is P(those states | cause), unknowns summed out."""
+    engine = model._engine
+    slot = engine.families.index(engine.family("swelling"))
+    for hard in ({"pitting_oedema": "yes"}, {"swelling": "no", "whole_leg_swollen": "yes"}, {}):
+        digits = {name: engine.states[name].index(state) for name, state in hard.items()}
+        row = engine.family_table(slot)[engine.family_row(slot, digits)]
+        np.testing.assert_allclose(row, engine.likelihood(hard), rtol=1e-14)

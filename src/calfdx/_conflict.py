@@ -23,7 +23,6 @@ parent) and :math:`P(e)`: positive values mean the findings do not fit together.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,7 +32,6 @@ import numpy.typing as npt
 from ._checks import strict_json
 
 if TYPE_CHECKING:
-    from ._inference import Engine
     from ._model import Model
     from ._results import Diagnosis
 
@@ -107,7 +105,7 @@ def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SE
     if not states:
         return Conflict(False, 0.0, 0.0, 1.0, 0.0, 0, "No findings given: nothing to conflict.")
     # Each family the evidence touches: its compiled rows (P(evidence | cause) for every
-    # combination of its members' states and unknown) and each member's digit stride.
+    # combination of its members' states and unknown).
     touched = [
         (slot, members)
         for slot, members in enumerate(engine.families)
@@ -119,17 +117,8 @@ def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SE
         marginal_rows = {
             name: np.log(engine.block(name)[index]) for name, index in states.items()
         }  # log P(e_f | c), a child's summed over its parent
-    strides = {slot: _strides(engine, members) for slot, members in touched}
-
-    def row(slot: int, members: tuple[str, ...], digits: dict[str, Any]) -> Any:
-        """Row number of a family's evidence: a state's index, or unknown when not observed."""
-        return sum(
-            (digits[m] if m in states else len(engine.states[m])) * stride
-            for m, stride in zip(members, strides[slot], strict=True)
-        )
-
     fit = sum(
-        (log_rows[slot][row(slot, members, states)] for slot, members in touched),
+        (log_rows[slot][engine.family_row(slot, states)] for slot, _ in touched),
         np.zeros_like(prior),
     )
     log_evidence = float(logsumexp(log_prior + fit))
@@ -139,16 +128,12 @@ def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SE
     rng = np.random.default_rng(seed)
     causes = rng.choice(len(prior), size=draws, p=prior / prior.sum())
     simulated = np.zeros((draws, len(prior)))
+    # The model's own patients: the observed findings (a parent before its children) drawn
+    # for causes drawn from the prior, each scored like the patient.
+    drawn = engine.draw(rng, causes, states)
     for slot, members in touched:
-        root, children = members[0], members[1:]
-        drawn: dict[str, Any] = {}
-        # The parent first (also when only a child is observed), then its observed children.
-        drawn[root] = _draw(rng, tables.likelihood[root][:, causes])
-        for child in children:
-            if child in states:
-                table = tables.likelihood[child]  # (states, parent states, causes)
-                drawn[child] = _draw(rng, table[:, drawn[root], causes])
-        simulated += log_rows[slot][row(slot, members, drawn)]
+        digits = {m: drawn[m] for m in members if m in states}
+        simulated += log_rows[slot][engine.family_row(slot, digits)]
     typical = simulated.max(axis=1)
     percentile = float(np.mean(typical <= best_fit + 1e-12))
     outside = percentile < CONFLICT_PERCENTILE
@@ -161,22 +146,3 @@ def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SE
         "patients fit their best cause less or equally well)."
     )
     return Conflict(outside, log_evidence, best_fit, percentile, measure, draws, message)
-
-
-def _strides(engine: Engine, members: tuple[str, ...]) -> tuple[int, ...]:
-    """Return each member's stride in its family's compiled rows (the last varies fastest).
-
-    A member's digit is its state's index, or its number of states for unknown (see
-    :meth:`Engine.family_table`).
-    """
-    widths = [len(engine.states[m]) + 1 for m in members]
-    return tuple(math.prod(widths[i + 1 :]) for i in range(len(members)))
-
-
-def _draw(rng: np.random.Generator, probabilities: FloatArray) -> npt.NDArray[np.intp]:
-    """Draw one state per column of ``probabilities`` (states, draws)."""
-    cumulative = np.cumsum(probabilities, axis=0)
-    drawn: npt.NDArray[np.intp] = (
-        rng.random(cumulative.shape[1]) * cumulative[-1] > cumulative
-    ).sum(axis=0)
-    return drawn

@@ -59,19 +59,9 @@ def simulate(
     columns: dict[str, Any] = {
         CAUSE_COLUMN: pd.Categorical.from_codes(cause_index, categories=pd.Index(causes))
     }
-    drawn: dict[str, npt.NDArray[np.int8]] = {}
-    for family in model._engine.families:  # a parent is drawn before its children
-        for name in family:
-            table = tables.likelihood[name]  # (states, causes) or (states, parent states, causes)
-            if name in tables.parents:
-                cumulative = np.cumsum(table, axis=0)[:, drawn[tables.parents[name]], cause_index]
-            else:
-                cumulative = np.cumsum(table, axis=0)[:, cause_index]
-            draws = rng.random(n) * cumulative[-1]
-            codes = (draws[None, :] >= cumulative).sum(axis=0)
-            drawn[name] = np.minimum(codes, len(table) - 1).astype(np.int8)
+    drawn = model._engine.draw(rng, cause_index)  # a parent before its children
     for finding in tables.findings:  # hide values only now: a child follows the true parent
-        codes = drawn[finding.id]
+        codes = drawn[finding.id].astype(np.int8)
         if missing > 0:
             codes[rng.random(n) < missing] = -1
         columns[finding.id] = pd.Categorical.from_codes(codes, categories=pd.Index(finding.states))

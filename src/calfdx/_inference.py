@@ -60,6 +60,7 @@ __all__ = [
     "check_threshold",
     "evidence_likelihood",
     "families",
+    "finding_weights",
     "normalize_evidence",
     "score_totals",
 ]
@@ -298,7 +299,7 @@ def families(findings: Iterable[str], parents: Mapping[str, str]) -> dict[str, t
     return {root: tuple(members) for root, members in found.items()}
 
 
-def _weights(
+def finding_weights(
     finding: str,
     states: Mapping[str, tuple[str, ...]],
     hard: Mapping[str, str],
@@ -372,7 +373,7 @@ def _family_likelihood(
     """
     root, children = members[0], members[1:]
     root_table = likelihood[root]  # (..., root states, causes)
-    root_weights = _weights(root, states, hard, soft)
+    root_weights = finding_weights(root, states, hard, soft)
     out: _Totals | None = None
     for k, root_state in enumerate(states[root]):
         if root_weights is not None and root_weights[k] == 0.0:
@@ -383,7 +384,7 @@ def _family_likelihood(
         totals: _Totals = (points.get(root, {}).get(root_state, 0), mass[None])
         for child in children:
             table = likelihood[child][..., :, k, :]  # (..., child states, causes)
-            weights = _weights(child, states, hard, soft)
+            weights = finding_weights(child, states, hard, soft)
             scored = points.get(child)
             if scored is None:
                 if weights is not None:
@@ -545,7 +546,8 @@ def evidence_likelihood(
             )
             return np.ones(batch)
         _, mass = score_totals(likelihood, states, hard, {}, parents=parents, soft=soft)
-        return mass[0].copy()
+        first: FloatArray = mass[0].copy()
+        return first
     points, low, high = score
     totals = score_totals(likelihood, states, hard, points, parents=parents, soft=soft)
     return _in_tier(totals, low, high).copy()
@@ -750,6 +752,78 @@ class Engine:
         unknown), the last member varying fastest; read-only.
         """
         return self._likelihood[self._start[slot] : self._unknown_row[slot] + 1]
+
+    def family_row(
+        self, slot: int, digits: Mapping[str, npt.NDArray[np.intp] | int]
+    ) -> npt.NDArray[np.intp] | int:
+        """Return the row of :meth:`family_table` for members' state indices.
+
+        ``digits`` maps a member to its state's index (or an array of them, for many
+        patients at once); a member not given is unknown.
+        """
+        row: npt.NDArray[np.intp] | int = 0
+        stride = 1
+        for member in reversed(self.families[slot]):  # the last member varies fastest
+            width = len(self.states[member]) + 1
+            row = row + digits.get(member, width - 1) * stride
+            stride *= width
+        return row
+
+    def depends_on(
+        self, hard: Mapping[str, str], soft: Mapping[str, Soft] | None = None
+    ) -> list[str]:
+        """Return the findings whose tables P(evidence | cause) depends on, in family order.
+
+        An observed finding's, and the parent of every observed child (summed over); an
+        unobserved child sums out to one and is left out.
+        """
+        soft = soft or {}
+        found: list[str] = []
+        for members in self.families:
+            observed = [m for m in members if m in hard or m in soft]
+            if observed:
+                found.extend(m for m in members if m == members[0] or m in observed)
+        return found
+
+    def draw(
+        self,
+        rng: np.random.Generator,
+        causes: npt.NDArray[np.intp],
+        findings: Iterable[str] | None = None,
+    ) -> dict[str, npt.NDArray[np.intp]]:
+        """Draw the findings of patients with the given causes, a parent before its children.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The source of randomness (the draws are reproducible from its seed).
+        causes : ndarray of int
+            One cause index per patient.
+        findings : iterable of str, optional
+            The findings to draw (all by default); the parent of a chosen child is drawn
+            too.
+
+        Returns
+        -------
+        dict
+            Finding → one state index per patient, for the findings drawn, in family order.
+        """
+        wanted = None if findings is None else set(findings)
+        drawn: dict[str, npt.NDArray[np.intp]] = {}
+        for members in self.families:
+            chosen = [m for m in members if wanted is None or m in wanted]
+            if not chosen:
+                continue
+            for name in dict.fromkeys((members[0], *chosen)):  # the parent first
+                table = self._tables[name]
+                if name in self.parents:
+                    probabilities = table[:, drawn[self.parents[name]], causes]
+                else:
+                    probabilities = table[:, causes]  # (states, patients)
+                cumulative = np.cumsum(probabilities, axis=0)
+                codes = (rng.random(len(causes)) * cumulative[-1] >= cumulative).sum(axis=0)
+                drawn[name] = np.minimum(codes, len(table) - 1).astype(np.intp)
+        return drawn
 
     def likelihood(
         self, hard: Mapping[str, str], soft: Mapping[str, Soft] | None = None

@@ -108,20 +108,6 @@ def _family_evidence(
     )
 
 
-def _involved(
-    members: tuple[str, ...], hard: Mapping[str, str], soft: Mapping[str, Soft]
-) -> list[str]:
-    """Return the members whose distributions P(e_F | cause) depends on, in family order.
-
-    An observed member's; and the parent's whenever a child is observed (the parent is
-    summed over). An unobserved child sums out to one.
-    """
-    observed = [m for m in members if m in hard or m in soft]
-    if not observed:
-        return []
-    return [m for m in members if m == members[0] or m in observed]
-
-
 def _likelihood_entries(
     model: Model, hard: Mapping[str, str], soft: Mapping[str, Soft]
 ) -> list[tuple[str, str, int, int, float, float, float]]:
@@ -134,20 +120,21 @@ def _likelihood_entries(
     (P(e_F | cause; entry = 1) - base) / (1 - value). Entries under a parent state the
     evidence on the parent rules out (weight 0) are left out: they cannot move anything.
     """
-    from ._inference import evidence_likelihood
+    from ._inference import evidence_likelihood, finding_weights
 
     engine = model._engine
     tables = model._tables
+    depends_on = set(engine.depends_on(hard, soft))
     out = []
     for members in engine.families:
-        involved = _involved(members, hard, soft)
+        involved = [m for m in members if m in depends_on]
         if not involved:
             continue
         family_hard, family_soft = _family_evidence(members, hard, soft)
         arrays = {m: tables.likelihood[m] for m in involved}
         base = engine.likelihood(family_hard, family_soft)  # (causes,)
         root = members[0]
-        root_weights = _weights(engine.states[root], root, hard, soft)
+        root_weights = finding_weights(root, engine.states, hard, soft)
         for name in involved:
             table = arrays[name]  # (states, causes) or (states, parent states, causes)
             states = len(engine.states[name])
@@ -182,17 +169,6 @@ def _likelihood_entries(
                         slope = (float(at_one[j, k, i]) - float(base[i])) / (1.0 - p)
                         out.append((name, parent_state, i, j, p, slope, float(base[i])))
     return out
-
-
-def _weights(
-    states: tuple[str, ...], name: str, hard: Mapping[str, str], soft: Mapping[str, Soft]
-) -> FloatArray | None:
-    """Return the evidence on a finding as a weight per state, or None when unobserved."""
-    if name in hard:
-        return np.array([1.0 if s == hard[name] else 0.0 for s in states])
-    if name in soft:
-        return np.asarray(soft[name], dtype=np.float64)
-    return None
 
 
 def sensitivity(
@@ -433,8 +409,9 @@ def _drawn_posteriors(
     alpha = tables.prior * float(tables.prior_ess.min())
     joint = rng.gamma(alpha, size=(draws, alpha.size))
     joint /= joint.sum(axis=1, keepdims=True)
+    depends_on = set(engine.depends_on(hard, soft))
     for members in engine.families:
-        involved = _involved(members, hard, soft)
+        involved = [m for m in members if m in depends_on]
         if not involved:
             continue
         drawn = {}
