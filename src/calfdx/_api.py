@@ -286,7 +286,7 @@ def diagnose_batch(
     >>> scores[["dvt_probability", "dvt_alert", "top_cause"]].round(3)
          dvt_probability  dvt_alert      top_cause
     ann            0.103       True  muscle_strain
-    bob            0.002      False           doms
+    bob            0.003      False           doms
     cy             0.041       True          cramp
     >>> one = calfdx.diagnose(swelling="yes", side="unilateral")
     >>> bool(abs(scores.loc["ann", "dvt"] - one.dvt_probability) < 1e-12)

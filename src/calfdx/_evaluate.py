@@ -149,7 +149,7 @@ class Evaluation:
         >>> matplotlib.use("Agg")
         >>> import calfdx
         >>> model = calfdx.load_model()
-        >>> ax = calfdx.evaluate(compiled, model.simulate(2000, seed=1)).plot_calibration()
+        >>> ax = calfdx.evaluate(model, model.simulate(2000, seed=1)).plot_calibration()
         >>> ax.get_xlabel()
         'mean predicted P(DVT)'
         """
@@ -166,7 +166,7 @@ class Evaluation:
         >>> matplotlib.use("Agg")
         >>> import calfdx
         >>> model = calfdx.load_model()
-        >>> ax = calfdx.evaluate(compiled, model.simulate(2000, seed=1)).plot_roc()
+        >>> ax = calfdx.evaluate(model, model.simulate(2000, seed=1)).plot_roc()
         >>> ax.get_ylabel()
         'sensitivity'
         """

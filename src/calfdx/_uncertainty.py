@@ -271,7 +271,7 @@ def plot_tornado(table: pd.DataFrame, k: int = 10, ax: Axes | None = None) -> Ax
     >>> matplotlib.use("Agg")
     >>> import calfdx
     >>> model = calfdx.load_model()
-    >>> ax = calfdx.plot_tornado(calfdx.sensitivity(compiled, {"swelling": "yes"}), k=5)
+    >>> ax = calfdx.plot_tornado(calfdx.sensitivity(model, {"swelling": "yes"}), k=5)
     >>> len(ax.patches)
     5
     """
