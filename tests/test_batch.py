@@ -55,8 +55,8 @@ def cohorts(draw: st.DrawFn, max_rows: int = 25) -> pd.DataFrame:
 def test_every_row_equals_diagnose(kernel: str, cases: pd.DataFrame) -> None:
     """Check each row of diagnose_batch equals diagnose() on that row to 1e-12."""
     model = calfdx.load_model()
-    scores = score_frame(model, cases, 0.02, ())
-    other = score_frame(model, cases, 0.02, (), kernel=kernel)
+    scores = score_frame(model._compiled, cases, 0.02, ())
+    other = score_frame(model._compiled, cases, 0.02, (), kernel=kernel)
     pd.testing.assert_frame_equal(scores, other, check_exact=False, atol=1e-12, rtol=0)
     assert scores.index.equals(cases.index)
     causes = [c.id for c in model.causes]
@@ -182,7 +182,7 @@ def test_underflow_is_recomputed_exactly(tmp_path: Path, kernel: str) -> None:
     expected = 1.0 / (1.0 + 1e12)
     assert model.diagnose(everything).posterior["cramp"] == pytest.approx(expected, rel=1e-12)
     cases = pd.DataFrame([everything, {"f0": "no"}])
-    scores = score_frame(model, cases, 0.02, (), kernel=kernel)
+    scores = score_frame(model._compiled, cases, 0.02, (), kernel=kernel)
     assert scores.loc[0, "cramp"] == pytest.approx(expected, rel=1e-12)
     assert scores.loc[0, "top_cause"] == "dvt"
 
@@ -195,7 +195,7 @@ def test_impossible_rows_are_named(tmp_path: Path, kernel: str) -> None:
     model = with_zeros(loaded, "f", [[0.0, 0.0], [1.0, 1.0]])  # the loader refuses 0 and 1
     cases = pd.DataFrame({"f": ["no", "yes", "no", "yes"]}, index=list("abcd"))
     with pytest.raises(calfdx.ImpossibleEvidenceError, match=r"2 rows .* rows 'b', 'd'"):
-        score_frame(model, cases, 0.02, (), kernel=kernel)
+        score_frame(model._compiled, cases, 0.02, (), kernel=kernel)
 
 
 def test_dask_matches_pandas_partition_by_partition() -> None:

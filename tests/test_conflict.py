@@ -93,7 +93,7 @@ def test_the_reference_patients_follow_the_model(
             exact += _probability(eliminator, picture)
     assert 0.0 < exact < 1.0  # a case where the draws matter
     draws = 40_000
-    checked = conflict(model, model.diagnose(findings), draws=draws)
+    checked = conflict(model._compiled, model.diagnose(findings), draws=draws)
     error = math.sqrt(exact * (1 - exact) / draws)
     assert checked.percentile == pytest.approx(exact, abs=5 * error)
 
@@ -102,9 +102,9 @@ def test_the_check_is_reproducible() -> None:
     """Check the seeded draws give the same answer every time, and a new seed a close one."""
     model = calfdx.load_model()
     result = model.diagnose(CASES[2])
-    first, again = conflict(model, result), conflict(model, result)
+    first, again = conflict(model._compiled, result), conflict(model._compiled, result)
     assert first == again
-    other = conflict(model, result, seed=7)
+    other = conflict(model._compiled, result, seed=7)
     assert other.log_evidence == first.log_evidence
     assert other.percentile == pytest.approx(first.percentile, abs=0.05)
     assert np.isfinite(first.conflict_measure)

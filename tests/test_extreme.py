@@ -76,7 +76,7 @@ def test_batch_equals_diagnose_on_extreme_tables(
         )
     )
     cases = pd.DataFrame(rows, columns=list(likelihood))
-    scores = score_frame(model, cases, model.dvt_threshold, (), kernel=kernel)
+    scores = score_frame(model._compiled, cases, model.dvt_threshold, (), kernel=kernel)
     for i, row in enumerate(rows):
         expected = model.diagnose({k: v for k, v in row.items() if v is not None})
         got = scores.iloc[i]

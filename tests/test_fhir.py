@@ -13,6 +13,7 @@ from fhir.resources.riskassessment import RiskAssessment
 from hypothesis import given, settings
 
 import calfdx
+import calfdx._fhir as _fhir
 import calfdx.fhir as fhir
 
 from .strategies import evidence
@@ -278,8 +279,8 @@ def test_standard_codes_light_up(monkeypatch: pytest.MonkeyPatch) -> None:
     def state_extra(finding: Any, state: str) -> list[dict[str, str]]:
         return [{"system": fhir.LOINC, "code": f"LA{len(state)}{ord(state[0])}-0"}]
 
-    monkeypatch.setattr(fhir, "_extra_codings", extra)
-    monkeypatch.setattr(fhir, "_state_extra_codings", state_extra)
+    monkeypatch.setattr(_fhir, "_extra_codings", extra)
+    monkeypatch.setattr(_fhir, "_state_extra_codings", state_extra)
     form = fhir.questionnaire()
     assert form.item[0].code[1].system == fhir.SNOMED_CT
     risk = calfdx.diagnose(swelling="yes").to_fhir()
@@ -302,10 +303,10 @@ def test_extra_codings_read_table_columns() -> None:
     from types import SimpleNamespace
 
     record = SimpleNamespace(snomed_ct="1000001", icd10="X00.0", loinc="", code=None)
-    assert fhir._extra_codings(record) == [
+    assert _fhir._extra_codings(record) == [
         {"system": fhir.SNOMED_CT, "code": "1000001"},
         {"system": fhir.ICD_10, "code": "X00.0"},
     ]
     # The shipped tables code DVT in ICD-10-CM (causes.csv), and the coding says so.
-    assert fhir._extra_codings(MODEL.causes[0]) == [{"system": fhir.ICD_10, "code": "I82.40"}]
+    assert _fhir._extra_codings(MODEL.causes[0]) == [{"system": fhir.ICD_10, "code": "I82.40"}]
     assert fhir.ICD_10 == "http://hl7.org/fhir/sid/icd-10-cm"

@@ -128,7 +128,7 @@ def test_batch_and_cli_take_soft_evidence_like_diagnose(capsys: pytest.CaptureFi
     ]
     cases = pd.DataFrame(rows, index=list("abcd"))
     for kernel in ("numpy", "numba"):
-        scores = calfdx._batch.score_frame(MODEL, cases, 0.02, (), kernel=kernel)
+        scores = calfdx._batch.score_frame(MODEL._compiled, cases, 0.02, (), kernel=kernel)
         for label, row in zip(cases.index, rows, strict=True):
             one = calfdx.diagnose(row)  # type: ignore[arg-type]
             for cause, p in one.posterior.items():

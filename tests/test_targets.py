@@ -87,7 +87,7 @@ def test_statistics_agree_with_diagnose(
         )
         for statistic in ("likelihood_ratio", "probability", "sensitivity", "specificity")
     ]
-    lr, probability, sensitivity, specificity = check_targets(local, targets).checks
+    lr, probability, sensitivity, specificity = check_targets(local._compiled, targets).checks
     prior = float(local.prior[cause])
     posterior = local.diagnose({finding: state}).posterior[cause]
     assert probability.model_value == pytest.approx(posterior, rel=1e-12)
@@ -111,7 +111,7 @@ def test_excluded_cause_renormalises_the_rest(model: calfdx.Model) -> None:
     prior = model._tables.setting_priors["suspected_dvt"]
     causes = [c.id for c in model.causes]
     expected = prior[causes.index("baker_cyst_rupture")] / (1 - prior[causes.index("dvt")])
-    (check,) = check_targets(model, [target]).checks
+    (check,) = check_targets(model._compiled, [target]).checks
     assert check.model_value == pytest.approx(expected, rel=1e-12)
 
 

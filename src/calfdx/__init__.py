@@ -18,9 +18,19 @@ from __future__ import annotations
 
 import contextlib as _contextlib
 
-from ._batch import diagnose_batch
+from ._api import (
+    diagnose,
+    diagnose_batch,
+    evaluate,
+    findings,
+    load_model,
+    sensitivity,
+    threshold_for_sensitivity,
+    wells_score,
+)
 from ._conflict import Conflict
-from ._evaluate import Evaluation, evaluate, threshold_for_sensitivity
+from ._core import DEFAULT_DVT_THRESHOLD, DISCLAIMER
+from ._evaluate import Evaluation
 from ._exceptions import (
     CalfdxError,
     CalfdxWarning,
@@ -34,15 +44,15 @@ from ._exceptions import (
     UnknownStateError,
 )
 from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
-from ._model import DEFAULT_DVT_THRESHOLD, Model, diagnose, findings, load_model
+from ._model import Model
 from ._plots import plot_targets
-from ._results import DISCLAIMER, Diagnosis
+from ._results import Diagnosis
 from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target, table_problems
 from ._targets import CalibrationError, TargetCheck, TargetReport
 from ._triage import Triage
-from ._uncertainty import PosteriorInterval, plot_tornado, sensitivity
+from ._uncertainty import PosteriorInterval, plot_tornado
 from ._version import __version__
-from ._wells import WELLS_ITEMS, WellsItem, WellsScore, wells_score
+from ._wells import WELLS_ITEMS, WellsItem, WellsScore
 
 __all__ = [
     "DEFAULT_DVT_THRESHOLD",

@@ -32,8 +32,7 @@ import numpy.typing as npt
 from ._checks import strict_json
 
 if TYPE_CHECKING:
-    from ._model import Model
-    from ._results import Diagnosis
+    from ._core import Compiled, Posterior
 
 __all__ = ["Conflict", "conflict"]
 
@@ -92,15 +91,18 @@ class Conflict:
         )
 
 
-def conflict(model: Model, result: Diagnosis, draws: int = DRAWS, seed: int = SEED) -> Conflict:
+def conflict(
+    compiled: Compiled, result: Posterior, draws: int = DRAWS, seed: int = SEED
+) -> Conflict:
     """Return the conflict check of ``result``'s hard findings."""
     from scipy.special import logsumexp  # imported here, off the import path of calfdx
 
-    engine = model._engine
-    tables = model._tables
+    engine = compiled.engine
+    tables = compiled.tables
     prior = tables.prior
     states = {
-        name: model.findings[name].states.index(state) for name, state in result.findings.items()
+        name: compiled.findings[name].states.index(state)
+        for name, state in result.findings.items()
     }
     if not states:
         return Conflict(False, 0.0, 0.0, 1.0, 0.0, 0, "No findings given: nothing to conflict.")

@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from ._model import Model
+    from ._core import Compiled
 
-__all__ = ["Evaluation", "evaluate", "simulate", "threshold_for_sensitivity"]
+__all__ = ["Evaluation", "simulate"]
 
 FloatArray = npt.NDArray[np.float64]
 #: Bins of P(DVT) for the calibration table.
@@ -39,7 +39,7 @@ MAX_SIMULATED: Final = 10_000_000
 
 
 def simulate(
-    model: Model, n: int, *, seed: int | None = None, missing: float = 0.0
+    compiled: Compiled, n: int, *, seed: int | None = None, missing: float = 0.0
 ) -> pd.DataFrame:
     """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
     import pandas as pd  # imported here: diagnosing needs no pandas
@@ -53,13 +53,13 @@ def simulate(
         raise InvalidOptionError(msg)
     missing = check_threshold(missing, "missing")
     rng = np.random.default_rng(check_seed(seed))
-    tables = model._tables
+    tables = compiled.tables
     causes = [c.id for c in tables.causes]
     cause_index = rng.choice(len(causes), size=n, p=tables.prior / tables.prior.sum())
     columns: dict[str, Any] = {
         CAUSE_COLUMN: pd.Categorical.from_codes(cause_index, categories=pd.Index(causes))
     }
-    drawn = model._engine.draw(rng, cause_index)  # a parent before its children
+    drawn = compiled.engine.draw(rng, cause_index)  # a parent before its children
     for finding in tables.findings:  # hide values only now: a child follows the true parent
         codes = drawn[finding.id].astype(np.int8)
         if missing > 0:
@@ -68,7 +68,7 @@ def simulate(
     return pd.DataFrame(columns)
 
 
-def _split(model: Model, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+def _split(compiled: Compiled, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
     import pandas as pd  # imported here: diagnosing needs no pandas
 
     if not isinstance(cases, pd.DataFrame) or CAUSE_COLUMN not in cases.columns:
@@ -77,7 +77,7 @@ def _split(model: Model, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray
             "finding columns, such as Model.simulate() returns."
         )
         raise EvidenceError(msg)
-    causes = list(model._engine.causes)
+    causes = list(compiled.engine.causes)
     labels = cases[CAUSE_COLUMN].astype(object)
     index = pd.Index(causes).get_indexer(pd.Index(labels))
     bad = index < 0
@@ -259,44 +259,14 @@ def _auc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> float:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def evaluate(
-    model: Model, cases: pd.DataFrame, *, dvt_threshold: float | None = None
-) -> Evaluation:
-    """Measure a model on labelled cases (a ``cause`` column plus finding columns).
-
-    Parameters
-    ----------
-    model : Model
-        The model to evaluate.
-    cases : pandas.DataFrame
-        One row per patient: the true cause in ``cause`` and findings as for
-        :func:`calfdx.diagnose_batch`, such as :meth:`Model.simulate` returns.
-    dvt_threshold : float, optional
-        The DVT alert threshold; default: the model's.
-
-    Returns
-    -------
-    Evaluation
-        Accuracy, log loss, Brier score, calibration, DVT AUC and the alert's sensitivity,
-        specificity, PPV and NPV.
-
-    Examples
-    --------
-    >>> import calfdx
-    >>> model = calfdx.load_model()
-    >>> report = calfdx.evaluate(model, model.simulate(2000, seed=1, missing=0.3))
-    >>> 0 < report.top1_accuracy <= 1 and 0.5 < report.dvt_auc <= 1
-    True
-    """
+def _evaluate(compiled: Compiled, cases: pd.DataFrame, dvt_threshold: float | None) -> Evaluation:
+    """Return :func:`calfdx.evaluate` on compiled tables."""
     import pandas as pd  # imported here: diagnosing needs no pandas
 
-    from ._model import resolve_model
-
-    model = resolve_model(model)
-    threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
-    findings, truth = _split(model, cases)
-    scores = score_frame(model, findings, threshold, ())
-    n_causes = len(model._engine.causes)
+    threshold = compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
+    findings, truth = _split(compiled, cases)
+    scores = score_frame(compiled, findings, threshold, ())
+    n_causes = len(compiled.engine.causes)
     probabilities = scores.iloc[:, :n_causes].to_numpy()
     n = len(truth)
     rows = np.arange(n)
@@ -304,7 +274,7 @@ def evaluate(
     rank = (probabilities > p_true[:, None]).sum(axis=1)
     onehot = np.zeros_like(probabilities)
     onehot[rows, truth] = 1.0
-    dvt = model._engine.causes.index(DVT)
+    dvt = compiled.engine.causes.index(DVT)
     p_dvt = probabilities[:, dvt]
     is_dvt = truth == dvt
     alert = p_dvt >= threshold
@@ -336,43 +306,17 @@ def evaluate(
     )
 
 
-def threshold_for_sensitivity(model: Model, cases: pd.DataFrame, sensitivity: float) -> float:
-    """Return the highest DVT alert threshold that keeps the given DVT sensitivity on cases.
-
-    Parameters
-    ----------
-    model : Model
-        The model.
-    cases : pandas.DataFrame
-        Labelled cases (a ``cause`` column plus findings), with at least one DVT.
-    sensitivity : float
-        The sensitivity to keep, in (0, 1].
-
-    Returns
-    -------
-    float
-        The largest ``t`` such that at least ``sensitivity`` of the DVT cases have
-        ``P(DVT) >= t``.
-
-    Examples
-    --------
-    >>> import calfdx
-    >>> model = calfdx.load_model()
-    >>> cases = model.simulate(5000, seed=2, missing=0.3)
-    >>> t = calfdx.threshold_for_sensitivity(model, cases, 0.98)
-    >>> calfdx.evaluate(model, cases, dvt_threshold=t).sensitivity >= 0.98
-    True
-    """
-    from ._model import resolve_model
-
-    model = resolve_model(model)
+def _threshold_for_sensitivity(
+    compiled: Compiled, cases: pd.DataFrame, sensitivity: float
+) -> float:
+    """Return :func:`calfdx.threshold_for_sensitivity` on compiled tables."""
     target = check_threshold(sensitivity, "sensitivity")
     if target <= 0:
         msg = "sensitivity must be greater than 0."
         raise InvalidOptionError(msg)
-    findings, truth = _split(model, cases)
-    dvt = model._engine.causes.index(DVT)
-    scores = score_frame(model, findings, model.dvt_threshold, ())
+    findings, truth = _split(compiled, cases)
+    dvt = compiled.engine.causes.index(DVT)
+    scores = score_frame(compiled, findings, compiled.dvt_threshold, ())
     p_dvt = np.sort(scores["dvt_probability"].to_numpy()[truth == dvt])[::-1]
     if not len(p_dvt):
         msg = "cases has no DVT case: the sensitivity of the DVT alert is undefined."

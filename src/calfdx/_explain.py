@@ -47,8 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from ._model import Model
-    from ._results import Diagnosis
+    from ._core import Compiled, Posterior
 
 __all__ = ["Contribution", "Explanation", "QuestionRanking", "Suggestion"]
 
@@ -265,13 +264,13 @@ def _log_odds(p: float) -> float:
     return math.log(p / (1.0 - p))
 
 
-def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
+def explain(compiled: Compiled, result: Posterior, cause: str | None) -> Explanation:
     """Return the exact explanation of ``cause`` (default: the top cause) for ``result``."""
     cause = result.top_cause if cause is None else cause
-    index = cause_index(model._engine.causes, cause)
-    current = model._tables.prior.astype(np.float64).copy()
+    index = cause_index(compiled.engine.causes, cause)
+    current = compiled.tables.prior.astype(np.float64).copy()
     records = []
-    engine = model._engine
+    engine = compiled.engine
     earlier_hard: dict[str, str] = {}
     earlier_soft: dict[str, tuple[float, ...]] = {}
     for finding, state, weights in engine.evidence_weights(result.findings, result.soft_findings):
@@ -294,7 +293,7 @@ def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
         else:
             effect = "supporting" if ratio > 1 else "against"
         soft = (
-            dict(zip(model.findings[finding].states, weights.tolist(), strict=True))
+            dict(zip(compiled.findings[finding].states, weights.tolist(), strict=True))
             if finding in result.soft_findings
             else None
         )
@@ -306,7 +305,7 @@ def explain(model: Model, result: Diagnosis, cause: str | None) -> Explanation:
     return Explanation(
         cause=cause,
         label=result.labels[cause],
-        prior_probability=float(model._tables.prior[index]),
+        prior_probability=float(compiled.tables.prior[index]),
         posterior_probability=result.posterior[cause],
         records=tuple(records),
         unobserved=result.unobserved,
@@ -444,23 +443,23 @@ _RANKINGS: Final = ("decision", "information", "triage")
 
 
 def _triage_after(
-    model: Model,
-    result: Diagnosis,
+    compiled: Compiled,
+    result: Posterior,
     name: str,
     states: tuple[str, ...],
     after: FloatArray,
     dvt_after: FloatArray,
 ) -> tuple[list[Outcome], Outcome] | None:
     """Return the triage outcome after each answer and now (None without ``triage.csv``)."""
-    causes = model._engine.causes
-    now = outcome(model, result.posterior, result.findings, result.dvt_alert)
+    causes = compiled.engine.causes
+    now = outcome(compiled, result.posterior, result.findings, result.dvt_alert)
     if now is None:
         return None
     outcomes: list[Outcome] = []
     for state, row, dvt in zip(states, after, dvt_after, strict=True):
         posterior = dict(zip(causes, row.tolist(), strict=True))
         findings = {**result.findings, name: state}
-        answer = outcome(model, posterior, findings, bool(dvt >= result.dvt_threshold))
+        answer = outcome(compiled, posterior, findings, bool(dvt >= result.dvt_threshold))
         if answer is None:  # pragma: no cover - the same tables as `now`
             return None
         outcomes.append(answer)
@@ -500,7 +499,9 @@ def _triage_reason(
     )
 
 
-def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> QuestionRanking:
+def next_questions(
+    compiled: Compiled, result: Posterior, k: int, rank_by: RankBy
+) -> QuestionRanking:
     """Rank the findings not yet given; see :meth:`Diagnosis.next_questions`."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         msg = f"k must be a positive integer. Got {k!r} instead."
@@ -508,20 +509,20 @@ def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> 
     if not isinstance(rank_by, str) or rank_by not in _RANKINGS:
         msg = f"rank_by must be 'decision', 'information' or 'triage'. Got {rank_by!r} instead."
         raise InvalidOptionError(msg)
-    if rank_by == "triage" and model._tables.triage is None:
+    if rank_by == "triage" and compiled.tables.triage is None:
         msg = (
             "rank_by='triage' needs tables with a triage.csv; these have none. "
             "Use rank_by='decision' or 'information'."
         )
         raise InvalidOptionError(msg)
-    engine = model._engine
+    engine = compiled.engine
     causes = engine.causes
     posterior = np.array([result.posterior[c] for c in causes])
     entropy = float(_entropy_bits(posterior))
-    dvt = model._dvt_index
+    dvt = compiled.dvt_index
     scored = []
     for name in result.unobserved:
-        finding = model.findings[name]
+        finding = compiled.findings[name]
         # P(answer | cause, the evidence on the finding's family) * P(cause | evidence)
         conditional = engine.conditional(name, result.findings, result.soft_findings)
         joint = conditional * posterior  # (states, causes)
@@ -536,7 +537,7 @@ def next_questions(model: Model, result: Diagnosis, k: int, rank_by: RankBy) -> 
         flip = float(answer[flips].sum())
         answered_as: dict[str, Outcome] = {}
         change = emergency_change = 0.0
-        triaged = _triage_after(model, result, name, finding.states, after, dvt_after)
+        triaged = _triage_after(compiled, result, name, finding.states, after, dvt_after)
         if triaged is not None:
             outcomes, now = triaged
             for state, p, answered in zip(finding.states, answer.tolist(), outcomes, strict=True):

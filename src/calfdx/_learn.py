@@ -52,7 +52,7 @@ from ._exceptions import EvidenceError, InvalidOptionError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._model import Model
+    from ._core import Compiled
 
 __all__ = ["fit"]
 
@@ -85,7 +85,7 @@ def _fitted_rows(
 
 
 def fit(
-    model: Model,
+    compiled: Compiled,
     cases: pd.DataFrame,
     *,
     prior_strength: float | None = None,
@@ -98,9 +98,9 @@ def fit(
     if not isinstance(update_prior, bool | np.bool_):
         msg = f"update_prior must be True or False. Got {describe(update_prior)} instead."
         raise InvalidOptionError(msg)
-    tables = model._tables
-    findings_frame, truth = _split(model, cases)
-    codes, soft = encode_cases(findings_frame, dict(model.findings), ())  # -1: unknown
+    tables = compiled.tables
+    findings_frame, truth = _split(compiled, cases)
+    codes, soft = encode_cases(findings_frame, dict(compiled.findings), ())  # -1: unknown
     if soft:
         rows = sorted(soft)[:5]
         msg = (

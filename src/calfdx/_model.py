@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 
-from ._batch import BatchTables
 from ._checks import output_path, text
+from ._core import DEFAULT_DVT_THRESHOLD, Compiled
 from ._edit import check_parent_state, edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
 from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
+from ._kernels import BatchTables
 from ._learn import fit
 from ._network import build_network, write_network
 from ._results import Diagnosis
-from ._tables import (
-    DEFAULT_SETTING,
-    DVT,
-    Cause,
-    Finding,
-    Source,
-    Tables,
-    build_tables,
-    read_tables,
-    table_frame,
-)
+from ._tables import Cause, Finding, Source, Tables, table_frame
 from ._uncertainty import PosteriorInterval, posterior_interval
 from ._version import __version__
 
@@ -39,18 +28,7 @@ if TYPE_CHECKING:
 
     from ._targets import TargetReport
 
-__all__ = ["DEFAULT_DVT_THRESHOLD", "Model", "diagnose", "findings", "load_model"]
-
-#: Default DVT alert threshold: the alert fires when P(DVT | findings) >= 0.02.
-#:
-#: 2% is the post-test probability below which DVT work-up may stop: a diagnostic strategy
-#: is accepted as safe when at most about 2% of the patients it leaves untreated have VTE in
-#: follow-up (Geersing et al., BMJ 2014;348:g1340: failure rate of Wells-unlikely plus a
-#: negative D-dimer 1.2%, with "up to 2%" usually deemed acceptable). Above 2%, DVT is not
-#: excluded and needs objective testing. A missed DVT costs far more than a needless
-#: D-dimer or ultrasound, so the threshold sits at the exclusion level, not at a
-#: "DVT likely" level. See the README for the full rationale.
-DEFAULT_DVT_THRESHOLD: Final = 0.02
+__all__ = ["DEFAULT_DVT_THRESHOLD", "Model"]
 
 
 class Model:
@@ -71,8 +49,8 @@ class Model:
     """
 
     __slots__ = (
-        "_batch",
         "_cause_ids",
+        "_compiled",
         "_dvt_index",
         "_dvt_threshold",
         "_engine",
@@ -83,9 +61,9 @@ class Model:
         "_vocabulary",
     )
 
+    _compiled: Compiled
     _tables: Tables
     _engine: Engine
-    _batch: BatchTables
     _dvt_threshold: float
     _cause_ids: tuple[str, ...]
     _dvt_index: int
@@ -99,27 +77,29 @@ class Model:
         tables: Tables,
         *,
         dvt_threshold: float = DEFAULT_DVT_THRESHOLD,
-        _compiled: tuple[Engine, BatchTables] | None = None,
+        _engines: tuple[Engine, BatchTables] | None = None,
     ) -> None:
         if not isinstance(tables, Tables):
             msg = "Create a Model with calfdx.load_model(path), not Model(...) directly."
             raise InvalidOptionError(msg)
-        if _compiled is None:
-            compiled_engine = Engine(tables)
-            _compiled = (compiled_engine, BatchTables(compiled_engine, tables.prior))
-        engine, batch = _compiled
-        cause_ids = [cause.id for cause in tables.causes]
+        compiled = Compiled.build(tables, dvt_threshold, _engines)
         setattr_ = object.__setattr__
+        setattr_(self, "_compiled", compiled)
+        # The fields diagnose() reads, kept as slots of the model (its hot path).
         setattr_(self, "_tables", tables)
-        setattr_(self, "_engine", engine)
-        setattr_(self, "_batch", batch)
-        setattr_(self, "_dvt_threshold", check_threshold(dvt_threshold))
-        setattr_(self, "_cause_ids", tuple(cause_ids))
-        setattr_(self, "_dvt_index", cause_ids.index(DVT))
-        setattr_(self, "_findings", MappingProxyType({f.id: f for f in tables.findings}))
-        setattr_(self, "_labels", MappingProxyType({c.id: c.label for c in tables.causes}))
-        setattr_(self, "_urgency", MappingProxyType({c.id: c.urgency for c in tables.causes}))
-        setattr_(self, "_vocabulary", tuple(f.id for f in tables.findings))
+        setattr_(self, "_engine", compiled.engine)
+        setattr_(self, "_dvt_threshold", compiled.dvt_threshold)
+        setattr_(self, "_cause_ids", compiled.cause_ids)
+        setattr_(self, "_dvt_index", compiled.dvt_index)
+        setattr_(self, "_findings", compiled.findings)
+        setattr_(self, "_labels", compiled.labels)
+        setattr_(self, "_urgency", compiled.urgency)
+        setattr_(self, "_vocabulary", compiled.vocabulary)
+
+    @classmethod
+    def _from_compiled(cls, compiled: Compiled) -> Model:
+        engines = (compiled.engine, compiled.batch)
+        return cls(compiled.tables, dvt_threshold=compiled.dvt_threshold, _engines=engines)
 
     def __setattr__(self, name: str, value: object) -> NoReturn:
         msg = f"Model is immutable; cannot set {name!r}. Use the with_* methods for a new model."
@@ -335,9 +315,7 @@ class Model:
         >>> calfdx.load_model().with_dvt_threshold(0.05).dvt_threshold
         0.05
         """
-        return Model(
-            self._tables, dvt_threshold=dvt_threshold, _compiled=(self._engine, self._batch)
-        )
+        return Model._from_compiled(self._compiled.with_dvt_threshold(dvt_threshold))
 
     def with_prior(self, cause: str, p: float) -> Model:
         """Return a new model with P(cause) = p in this model's setting.
@@ -424,7 +402,7 @@ class Model:
         """
         from ._targets import check_targets
 
-        return check_targets(self, targets)
+        return check_targets(self._compiled, targets)
 
     def calibrate(
         self, targets: object = None, *, margin: float = 0.1, max_iterations: int = 300
@@ -468,7 +446,9 @@ class Model:
         """
         from ._targets import calibrate
 
-        return calibrate(self, targets, margin=margin, max_iterations=max_iterations)
+        compiled = self._compiled
+        calibrated = calibrate(compiled, targets, margin=margin, max_iterations=max_iterations)
+        return self if calibrated is compiled else Model._from_compiled(calibrated)
 
     def with_setting(self, setting: str) -> Model:
         """Return this model with the priors of another setting of its prior table.
@@ -563,7 +543,7 @@ class Model:
         >>> cohort.equals(calfdx.load_model().simulate(3, seed=7, missing=0.5))
         True
         """
-        return simulate(self, n, seed=seed, missing=missing)
+        return simulate(self._compiled, n, seed=seed, missing=missing)
 
     def posterior_interval(
         self,
@@ -612,7 +592,12 @@ class Model:
         True
         """
         return posterior_interval(
-            self, findings, level=level, draws=draws, seed=seed, dvt_threshold=dvt_threshold
+            self._compiled,
+            findings,
+            level=level,
+            draws=draws,
+            seed=seed,
+            dvt_threshold=dvt_threshold,
         )
 
     def fit(
@@ -665,7 +650,9 @@ class Model:
         >>> round(float(fitted.prior["dvt"]), 2)
         0.2
         """
-        files = fit(self, cases, prior_strength=prior_strength, update_prior=update_prior)
+        files = fit(
+            self._compiled, cases, prior_strength=prior_strength, update_prior=update_prior
+        )
         return self._rebuilt(files, self.setting)
 
     def to_csv(self, folder: str | Path) -> Path:
@@ -686,13 +673,7 @@ class Model:
         return write_tables(self._tables, output_path(folder, "folder"))
 
     def _rebuilt(self, files: Mapping[str, bytes], setting: str, edited: bool = True) -> Model:
-        source = (
-            self.source
-            if self.source.endswith("(edited)") or not edited
-            else (f"{self.source} (edited)")
-        )
-        tables = build_tables(files, source, setting=setting)
-        return Model(tables, dvt_threshold=self._dvt_threshold)
+        return Model._from_compiled(self._compiled.rebuilt(files, setting, edited))
 
     def export(self, path: str | Path) -> Path:
         """Write the network to a file other tools open: BIF or XMLBIF, by the suffix.
@@ -748,157 +729,3 @@ def _check_model_options(
 
 def _restore_model(tables: Tables, dvt_threshold: float) -> Model:
     return Model(tables, dvt_threshold=dvt_threshold)
-
-
-@functools.lru_cache(maxsize=8)
-def _shipped(setting: str, dvt_threshold: float) -> Model:
-    return Model(read_tables(None, setting=setting), dvt_threshold=dvt_threshold)
-
-
-def resolve_model(model: object) -> Model:
-    """Return ``model``, or the shipped model for None; raise for anything else."""
-    if model is None:
-        return _default_model()
-    if not isinstance(model, Model):
-        msg = f"model must be a calfdx.Model (see calfdx.load_model). Got {type(model).__name__}."
-        raise InvalidOptionError(msg)
-    return model
-
-
-def _default_model() -> Model:
-    """Return the shipped model with default options (loaded once; a hot path)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_model()
-    return _DEFAULT
-
-
-_DEFAULT: Model | None = None
-
-
-def load_model(
-    path: str | Path | Traversable | None = None,
-    *,
-    setting: str = DEFAULT_SETTING,
-    dvt_threshold: float = DEFAULT_DVT_THRESHOLD,
-) -> Model:
-    """Load a folder of tables and return an immutable :class:`Model`.
-
-    Parameters
-    ----------
-    path : str or Path, optional
-        A folder holding ``sources.csv``, ``causes.csv``, ``findings.csv``, ``priors.csv``
-        and ``likelihoods.csv`` (see ``priors/README.md``). Default: the tables shipped
-        with calfdx (loaded once, then shared).
-    setting : str, default="primary_care"
-        Which setting's priors to use (a value of the ``setting`` column of ``priors.csv``).
-    dvt_threshold : float, default=DEFAULT_DVT_THRESHOLD
-        The model's default DVT alert threshold, in [0, 1].
-
-    Returns
-    -------
-    Model
-
-    Raises
-    ------
-    TableError
-        Listing every problem in the tables, with file, line and column.
-    InvalidOptionError
-        An unknown setting or a threshold outside [0, 1].
-
-    Examples
-    --------
-    >>> import calfdx
-    >>> model = calfdx.load_model()
-    >>> model.setting, len(model.causes), "dvt" in [c.id for c in model.causes]
-    ('primary_care', 23, True)
-    """
-    threshold = check_threshold(dvt_threshold)
-    text(setting, "setting")
-    if path is None:
-        return _shipped(setting, threshold)
-    return Model(read_tables(path, setting=setting), dvt_threshold=threshold)
-
-
-def diagnose(
-    findings: Mapping[str, FindingValue] | None = None,
-    /,
-    *,
-    model: Model | None = None,
-    dvt_threshold: float | None = None,
-    **more_findings: FindingValue,
-) -> Diagnosis:
-    """Return the posterior of every cause of calf pain and the DVT alert for one patient.
-
-    calfdx supports clinical decisions; it does not make them.
-
-    Parameters
-    ----------
-    findings : Mapping[str, str | bool | None], optional
-        Finding id → state (see :func:`findings` for the vocabulary). Yes/no findings also
-        take ``True``/``False`` and ``1``/``0`` (answers) or a probability of yes strictly
-        between 0 and 1 (soft evidence); any finding takes a mapping of state to probability
-        (soft evidence). ``None``, NaN, NaT or ``"unknown"`` mean unknown. A finding not
-        given is unknown and marginalised, never taken as absent. Red flags and the Wells
-        score count answers only, and say which soft evidence they did not count.
-    model : Model, optional
-        The model to use; default: the tables shipped with calfdx.
-    dvt_threshold : float, optional
-        The alert threshold in [0, 1]; default: the model's
-        (:data:`DEFAULT_DVT_THRESHOLD` = 0.02).
-    **more_findings : str | bool | None
-        Findings given as keywords, e.g. ``swelling="yes"``.
-
-    Returns
-    -------
-    Diagnosis
-        ``posterior`` (every cause, descending, summing to 1), ``dvt_probability``,
-        ``dvt_alert``, and what produced them.
-
-    Raises
-    ------
-    EvidenceError
-        An unknown finding or state, a wrong value type, a finding given twice, or evidence
-        impossible under the model (subclasses say which).
-    InvalidOptionError
-        A threshold outside [0, 1], or ``model`` that is not a :class:`Model`.
-
-    See Also
-    --------
-    load_model : load tables (another folder, another setting, another threshold).
-
-    Examples
-    --------
-    >>> import calfdx
-    >>> result = calfdx.diagnose(
-    ...     age="65_plus", side="unilateral", swelling="yes", recent_immobilization="yes"
-    ... )
-    >>> result.top_cause, result.dvt_alert
-    ('dvt', True)
-    >>> round(sum(result.posterior.values()), 12)
-    1.0
-    """
-    return resolve_model(model).diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
-
-
-def findings(model: Model | None = None) -> Mapping[str, Finding]:
-    """Return the vocabulary: finding id → :class:`Finding` (states, category, question).
-
-    Parameters
-    ----------
-    model : Model, optional
-        Default: the tables shipped with calfdx.
-
-    Returns
-    -------
-    Mapping[str, Finding]
-        In table order.
-
-    Examples
-    --------
-    >>> import calfdx
-    >>> vocabulary = calfdx.findings()
-    >>> vocabulary["exertion"].states
-    ('during', 'after', 'unrelated')
-    """
-    return resolve_model(model).findings

@@ -7,7 +7,8 @@ matplotlib stays off the import path of ``import calfdx``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Final
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, Protocol
 
 import numpy as np
 
@@ -18,9 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from ._evaluate import Evaluation
-    from ._explain import Explanation
-    from ._results import Diagnosis
+    from ._core import Posterior
 
 __all__ = [
     "TARGET_COLUMNS",
@@ -41,6 +40,71 @@ TARGET_COLUMNS: Final = (
     "model_value",
     "met",
 )
+
+
+class _Step(Protocol):
+    """One weight of a waterfall (a :class:`~calfdx.Contribution`)."""
+
+    @property
+    def finding(self) -> str: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def weight(self) -> float: ...
+
+    @property
+    def effect(self) -> str: ...
+
+
+class Waterfall(Protocol):
+    """What :func:`plot_explanation` draws (an :class:`~calfdx.Explanation`)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def records(self) -> Sequence[_Step]: ...
+
+    @property
+    def prior_probability(self) -> float: ...
+
+    @property
+    def posterior_probability(self) -> float: ...
+
+    @property
+    def prior_log_odds(self) -> float: ...
+
+    @property
+    def posterior_log_odds(self) -> float: ...
+
+
+class Scored(Protocol):
+    """What :func:`plot_calibration` and :func:`plot_roc` draw (an :class:`~calfdx.Evaluation`)."""
+
+    @property
+    def n(self) -> int: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    @property
+    def sensitivity(self) -> float: ...
+
+    @property
+    def specificity(self) -> float: ...
+
+    @property
+    def dvt_auc(self) -> float: ...
+
+    @property
+    def calibration(self) -> pd.DataFrame: ...
+
+    @property
+    def roc(self) -> pd.DataFrame: ...
+
+
 # Colour-blind-safe pair (Okabe-Ito blue and vermillion), and a neutral grey.
 _FOR: Final = "#0072B2"
 _AGAINST: Final = "#D55E00"
@@ -65,7 +129,7 @@ def _percent(p: float) -> str:
     return f"{100 * p:.1f}%" if p >= 0.001 else "<0.1%"
 
 
-def plot_diagnosis(result: Diagnosis, k: int = 10, ax: Axes | None = None) -> Axes:
+def plot_diagnosis(result: Posterior, k: int = 10, ax: Axes | None = None) -> Axes:
     """Draw the ``k`` most probable causes as ranked bars; see :meth:`Diagnosis.plot`."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         msg = f"k must be a positive integer. Got {k!r} instead."
@@ -93,7 +157,7 @@ def plot_diagnosis(result: Diagnosis, k: int = 10, ax: Axes | None = None) -> Ax
     return ax
 
 
-def plot_explanation(explanation: Explanation, ax: Axes | None = None) -> Axes:
+def plot_explanation(explanation: Waterfall, ax: Axes | None = None) -> Axes:
     """Draw the log-odds waterfall from prior to posterior; see :meth:`Explanation.plot`."""
     records = explanation.records
     ax = _axes("Explanation.plot", ax, (6.0, 0.35 * len(records) + 1.8))
@@ -136,7 +200,7 @@ def plot_explanation(explanation: Explanation, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_calibration(evaluation: Evaluation, ax: Axes | None = None) -> Axes:
+def plot_calibration(evaluation: Scored, ax: Axes | None = None) -> Axes:
     """Draw the reliability diagram of P(DVT); see :meth:`Evaluation.plot_calibration`."""
     ax = _axes("Evaluation.plot_calibration", ax, (4.5, 4.5))
     table = evaluation.calibration
@@ -157,7 +221,7 @@ def plot_calibration(evaluation: Evaluation, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def plot_roc(evaluation: Evaluation, ax: Axes | None = None) -> Axes:
+def plot_roc(evaluation: Scored, ax: Axes | None = None) -> Axes:
     """Draw the ROC curve of P(DVT); see :meth:`Evaluation.plot_roc`."""
     ax = _axes("Evaluation.plot_roc", ax, (4.5, 4.5))
     roc = evaluation.roc

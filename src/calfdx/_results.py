@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._checks import strict_json
 from ._conflict import Conflict, conflict
+from ._core import DISCLAIMER, HasCompiled
 from ._exceptions import InvalidOptionError
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
 from ._tables import RedFlag
@@ -22,16 +23,8 @@ if TYPE_CHECKING:
 
     from ._wells import WellsScore
 
-if TYPE_CHECKING:
-    from ._model import Model
-
 __all__ = ["DISCLAIMER", "Diagnosis"]
 
-#: Shown with every result and every alert.
-DISCLAIMER: Final = (
-    "calfdx supports clinical decisions; it does not make them. Its probabilities are not a "
-    "diagnosis: a clinician must assess the patient."
-)
 # __str__ lists causes until this much probability is shown (and at least _MIN_SHOWN of them).
 _SHOWN_MASS: Final = 0.995
 _MIN_SHOWN: Final = 5
@@ -96,7 +89,7 @@ class Diagnosis:
     setting: str
     tables_hash: str
     calfdx_version: str
-    model: Model = field(compare=False)
+    model: HasCompiled = field(compare=False)
 
     def __hash__(self) -> int:
         # Frozen, so hashable: over the compared fields (the mappings as item tuples).
@@ -198,7 +191,7 @@ class Diagnosis:
         >>> calfdx.diagnose(swelling="yes", side="unilateral").conflict.is_conflict
         False
         """
-        return conflict(self.model, self)
+        return conflict(self.model._compiled, self)
 
     @property
     def wells(self) -> WellsScore | None:
@@ -209,13 +202,13 @@ class Diagnosis:
         tier's published prevalence and the discordance flag against this result's P(DVT).
         See :func:`calfdx.wells_score`.
         """
-        from ._wells import WELLS_ITEMS, wells_score
+        from ._wells import WELLS_ITEMS, _wells_score
 
         if any(item.finding not in self.model.findings for item in WELLS_ITEMS):
             return None  # tables without the Wells items
-        score = wells_score(
-            {**self.findings, **self._soft_mappings()}, model=self.model, network=False
-        )
+        score = _wells_score(self.model._compiled, {**self.findings, **self._soft_mappings()}, {})[
+            0
+        ]
         return score.compared_with(self.dvt_probability) if score.tier is not None else None
 
     @property
@@ -225,7 +218,7 @@ class Diagnosis:
         Empty when none holds (or the tables have no ``red_flags.csv``). Only hard findings
         count; soft evidence never fires a flag: see :attr:`red_flags_not_checked`.
         """
-        return fired_red_flags(self.model, self.findings)
+        return fired_red_flags(self.model._compiled, self.findings)
 
     @property
     def red_flags_not_checked(self) -> tuple[RedFlag, ...]:
@@ -242,7 +235,7 @@ class Diagnosis:
         >>> result.red_flags, [flag.id for flag in result.red_flags_not_checked]
         ((), ['acs_after_injury'])
         """
-        return unchecked_red_flags(self.model, self.findings, self.soft_findings)
+        return unchecked_red_flags(self.model._compiled, self.findings, self.soft_findings)
 
     def _soft_mappings(self) -> dict[str, dict[str, float]]:
         """Return the soft findings as finding → state → weight."""
@@ -271,7 +264,7 @@ class Diagnosis:
         >>> calfdx.diagnose(trauma="yes", pain_on_passive_stretch="yes").triage.level
         'emergency'
         """
-        return triage(self.model, self)
+        return triage(self.model._compiled, self)
 
     def explain(self, cause: str | None = None) -> Explanation:
         """Explain a cause's posterior: one record per observed finding, with exact weights.
@@ -298,7 +291,7 @@ class Diagnosis:
         >>> bool(abs(total - why.posterior_log_odds) < 1e-9)
         True
         """
-        return explain(self.model, self, cause)
+        return explain(self.model._compiled, self, cause)
 
     def next_questions(
         self, k: int = 3, *, rank_by: Literal["decision", "information", "triage"] = "decision"
@@ -347,7 +340,7 @@ class Diagnosis:
         >>> first.finding, dict(first.triage_if)
         ('bone_tenderness', {'yes': 'emergency', 'no': 'same_day'})
         """
-        return next_questions(self.model, self, k, rank_by)
+        return next_questions(self.model._compiled, self, k, rank_by)
 
     # ---------------------------------------------------------------- views
     def plot(self, k: int = 10, *, ax: Axes | None = None) -> Axes:
@@ -413,7 +406,7 @@ class Diagnosis:
         >>> risk.prediction[0].outcome.coding[0].code, len(risk.prediction), len(risk.basis)
         ('muscle_strain', 23, 2)
         """
-        from .fhir import risk_assessment
+        from ._fhir import risk_assessment
 
         return risk_assessment(self, subject=subject, basis=basis)
 

@@ -42,7 +42,7 @@ from ._wells import WELLS_ITEMS
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ._model import Model
+    from ._core import Compiled
 
 __all__ = ["CalibrationError", "TargetCheck", "TargetReport", "calibrate", "check_targets"]
 
@@ -295,12 +295,12 @@ def _resolve_targets(tables: Tables, targets: object) -> tuple[Target, ...]:
     raise InvalidOptionError(msg)
 
 
-def check_targets(model: Model, targets: object = None) -> TargetReport:
+def check_targets(compiled: Compiled, targets: object = None) -> TargetReport:
     """Compute every published target from ``model`` and say whether it is met.
 
     See :meth:`calfdx.Model.check_targets`.
     """
-    tables = model._tables
+    tables = compiled.tables
     chosen = _resolve_targets(tables, targets)
     causes = [cause.id for cause in tables.causes]
     states = {f.id: f.states for f in tables.findings}
@@ -615,13 +615,13 @@ def _rounded(values: FloatArray, mass: float) -> list[float]:
 
 
 def calibrate(
-    model: Model,
+    compiled: Compiled,
     targets: object = None,
     *,
     margin: float = MARGIN,
     max_iterations: int = 300,
-) -> Model:
-    """Return a model whose estimate numbers meet every target, changed as little as possible.
+) -> Compiled:
+    """Return compiled tables whose estimate numbers meet every target, changed least.
 
     See :meth:`calfdx.Model.calibrate`.
     """
@@ -641,10 +641,10 @@ def calibrate(
     ):
         msg = f"margin must be a number in [0, 0.5). Got {margin!r} instead."
         raise InvalidOptionError(msg)
-    tables = model._tables
+    tables = compiled.tables
     chosen = _resolve_targets(tables, targets)
     if not chosen:
-        return model
+        return compiled
     problem = _Problem(tables, chosen)
     low, high = problem.bounds(float(margin))
     start_values = problem.evaluate(np.zeros((1, problem.size)))[1][0]
@@ -655,7 +655,7 @@ def calibrate(
         if unmet:
             msg = f"No estimate number can move, and the targets {unmet} are not met."
             raise CalibrationError(msg, unmet)
-        return model
+        return compiled
     # A penalty method: each stage weighs the misses more, starting from the last optimum,
     # until every target lies inside its interval (L-BFGS-B within bounds on each logit).
     theta = np.zeros(problem.size)
@@ -675,10 +675,10 @@ def calibrate(
             logs = np.log(problem.evaluate(theta[None, :])[1][0])
         if np.all(logs >= low - 1e-9) and np.all(logs <= high + 1e-9):
             break
-    calibrated = _write(model, problem, theta, start_values, (low, high), _NEGLIGIBLE)
+    calibrated = _write(compiled, problem, theta, start_values, (low, high), _NEGLIGIBLE)
     report = check_targets(calibrated, chosen)
     if not report.all_met:  # leaving the negligible changes out broke a target
-        calibrated = _write(model, problem, theta, start_values, (low, high), 0.0)
+        calibrated = _write(compiled, problem, theta, start_values, (low, high), 0.0)
         report = check_targets(calibrated, chosen)
     if not report.all_met:
         unmet = tuple(check.target.id for check in report.unmet)
@@ -697,14 +697,14 @@ def calibrate(
 
 
 def _write(
-    model: Model,
+    compiled: Compiled,
     problem: _Problem,
     theta: FloatArray,
     before: FloatArray,
     bounds: tuple[FloatArray, FloatArray],
     negligible: float,
-) -> Model:
-    """Write the calibrated distributions into new table files and build the model."""
+) -> Compiled:
+    """Write the calibrated distributions into new table files and compile them."""
     tables = problem.tables
     new = [p[0] for _, p in problem.distributions(theta[None, :])]
     after = problem.evaluate(theta[None, :])[1][0]
@@ -747,7 +747,7 @@ def _write(
         files["priors.csv"],
         lambda rows: _each(rows, lambda row: _prior_update(row, prior_changes, problem.causes)),
     )
-    return model._rebuilt(files, model.setting)
+    return compiled.rebuilt(files, compiled.setting)
 
 
 def _each(rows: list[dict[str, str]], update: Callable[[dict[str, str]], None]) -> None:

@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any, Final, cast
 from ._tables import URGENCY_LEVELS, RedFlag, Urgency
 
 if TYPE_CHECKING:
-    from ._model import Model
-    from ._results import Diagnosis
+    from ._core import Compiled, Posterior
 
 __all__ = [
     "Triage",
@@ -114,14 +113,14 @@ class Triage:
         return f"Triage: {self.level.upper()} ({'; '.join(self.reasons)})"
 
 
-def fired_red_flags(model: Model, findings: Mapping[str, str]) -> tuple[RedFlag, ...]:
+def fired_red_flags(compiled: Compiled, findings: Mapping[str, str]) -> tuple[RedFlag, ...]:
     """Return the red flags whose condition holds for the (hard) findings, most urgent first."""
-    flags = [flag for flag in model._tables.red_flags if flag.holds(findings)]
+    flags = [flag for flag in compiled.tables.red_flags if flag.holds(findings)]
     return tuple(sorted(flags, key=lambda flag: URGENCY_LEVELS.index(flag.level)))
 
 
 def unchecked_red_flags(
-    model: Model, findings: Mapping[str, str], soft: Mapping[str, object]
+    compiled: Compiled, findings: Mapping[str, str], soft: Mapping[str, object]
 ) -> tuple[RedFlag, ...]:
     """Return the red flags that soft evidence kept from being checked, most urgent first.
 
@@ -131,7 +130,7 @@ def unchecked_red_flags(
     """
     flags = [
         flag
-        for flag in model._tables.red_flags
+        for flag in compiled.tables.red_flags
         if any(finding in soft for finding, _ in flag.condition)
         and all(findings.get(f) == s or f in soft for f, s in flag.condition)
     ]
@@ -182,42 +181,45 @@ def triage_level(
     return "self_care", (), ratio
 
 
-def _prior_mass(model: Model) -> dict[str, float]:
-    tables = model._tables
+def _prior_mass(compiled: Compiled) -> dict[str, float]:
+    tables = compiled.tables
     prior = {cause.id: float(p) for cause, p in zip(tables.causes, tables.prior, strict=True)}
-    return cumulative_mass(model._urgency, prior)
+    return cumulative_mass(compiled.urgency, prior)
 
 
 def outcome(
-    model: Model, posterior: Mapping[str, float], findings: Mapping[str, str], dvt_alert: bool
+    compiled: Compiled,
+    posterior: Mapping[str, float],
+    findings: Mapping[str, str],
+    dvt_alert: bool,
 ) -> Outcome | None:
     """Return the triage level and the levels not excluded for a posterior and findings.
 
     The same rule as :func:`triage`, without the record: used to preview the level after a
     hypothetical answer. None when the tables have no ``triage.csv``.
     """
-    thresholds = model._tables.triage
+    thresholds = compiled.tables.triage
     if thresholds is None:
         return None
-    mass = cumulative_mass(model._urgency, posterior)
+    mass = cumulative_mass(compiled.urgency, posterior)
     level, not_excluded, _ = triage_level(
-        mass, _prior_mass(model), thresholds, model._tables.triage_evidence
+        mass, _prior_mass(compiled), thresholds, compiled.tables.triage_evidence
     )
-    candidates = [level, *(flag.level for flag in fired_red_flags(model, findings))]
+    candidates = [level, *(flag.level for flag in fired_red_flags(compiled, findings))]
     if dvt_alert:
         candidates.append("same_day")
     return min(candidates, key=URGENCY_LEVELS.index), not_excluded
 
 
-def triage(model: Model, result: Diagnosis) -> Triage | None:
+def triage(compiled: Compiled, result: Posterior) -> Triage | None:
     """Return the triage of ``result``, or None when the tables have no ``triage.csv``."""
-    tables = model._tables
+    tables = compiled.tables
     thresholds = tables.triage
     if thresholds is None:
         return None
     urgency = result.urgency
     mass = cumulative_mass(urgency, result.posterior)
-    prior_mass = _prior_mass(model)
+    prior_mass = _prior_mass(compiled)
     min_ratio = dict(tables.triage_evidence)
     by_posterior, not_excluded, ratio = triage_level(mass, prior_mass, thresholds, min_ratio)
     candidates: list[Urgency] = [by_posterior]
@@ -240,7 +242,7 @@ def triage(model: Model, result: Diagnosis) -> Triage | None:
             f"P({by_posterior}{scope} causes) = {_percent(mass[by_posterior])} >= "
             f"{_percent(thresholds[by_posterior])}{evidence}"
         )
-    for flag in result.red_flags:
+    for flag in fired_red_flags(compiled, result.findings):
         candidates.append(flag.level)
         reasons.append(f"red flag {flag.id} ({flag.level})")
     if result.dvt_alert:

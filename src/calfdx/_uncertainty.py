@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from ._model import Model
+    from ._core import Compiled
 
-__all__ = ["PosteriorInterval", "plot_tornado", "posterior_interval", "sensitivity"]
+__all__ = ["PosteriorInterval", "plot_tornado", "posterior_interval"]
 
 FloatArray = npt.NDArray[np.float64]
 #: The most tables posterior_interval draws in one call.
@@ -57,10 +57,10 @@ _CHUNK: Final = 20_000
 
 
 def _evidence_factors(
-    model: Model, findings: Mapping[str, FindingValue] | None
+    compiled: Compiled, findings: Mapping[str, FindingValue] | None
 ) -> tuple[dict[str, str], dict[str, tuple[float, ...]], FloatArray]:
-    evidence = normalize_evidence(model.findings, findings, {})
-    engine = model._engine
+    evidence = normalize_evidence(compiled.findings, findings, {})
+    engine = compiled.engine
     rows = engine.rows(evidence.hard)
     posterior = engine.posterior_rows(rows, evidence.soft)
     return evidence.hard, evidence.soft, posterior
@@ -109,7 +109,7 @@ def _family_evidence(
 
 
 def _likelihood_entries(
-    model: Model, hard: Mapping[str, str], soft: Mapping[str, Soft]
+    compiled: Compiled, hard: Mapping[str, str], soft: Mapping[str, Soft]
 ) -> list[tuple[str, str, int, int, float, float, float]]:
     """Return every likelihood entry the evidence depends on, with its exact effect.
 
@@ -122,8 +122,8 @@ def _likelihood_entries(
     """
     from ._inference import evidence_likelihood, finding_weights
 
-    engine = model._engine
-    tables = model._tables
+    engine = compiled.engine
+    tables = compiled.tables
     depends_on = set(engine.depends_on(hard, soft))
     out = []
     for members in engine.families:
@@ -171,57 +171,16 @@ def _likelihood_entries(
     return out
 
 
-def sensitivity(
-    model: Model, findings: Mapping[str, FindingValue] | None = None, target: str = "dvt"
+def _sensitivity(
+    compiled: Compiled, findings: Mapping[str, FindingValue] | None, target: str
 ) -> pd.DataFrame:
-    """Return how the posterior of ``target`` depends on each table entry.
-
-    Parameters
-    ----------
-    model : Model
-        The model.
-    findings : Mapping[str, str | bool | float | None], optional
-        The patient's findings, as for :func:`calfdx.diagnose`.
-    target : str, default="dvt"
-        The cause whose posterior is studied.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per entry that can move the target: every prior, and every entry of a
-        distribution the evidence depends on: P(state | cause) of an observed finding,
-        P(state | parent state, cause) of an observed finding with a parent (one row per
-        parent state), and the parent's P(state | cause) when only its children are
-        observed. Entries of unobserved findings (and those under a parent state the
-        evidence rules out) have derivative 0 and are left out. Columns: ``table``
-        ("prior" or "likelihood"), ``finding``, ``state``, ``cause``, ``parent_state``
-        (the parent's state for a finding with a parent, else ""), ``value``,
-        ``derivative`` (of the target's posterior with respect to the entry), ``low`` and
-        ``high`` (the entry's plausible range), ``posterior_low`` and ``posterior_high``
-        (the target's posterior at those ends, exact) and ``swing``
-        (``|posterior_high - posterior_low|``); sorted by swing, largest first. The
-        frame's ``attrs`` hold the ``target``, its ``posterior`` and the findings'
-        ``parents``.
-
-    Examples
-    --------
-    >>> import calfdx
-    >>> model = calfdx.load_model()
-    >>> table = calfdx.sensitivity(model, {"swelling": "yes", "side": "unilateral"})
-    >>> list(table.columns[:6])
-    ['table', 'finding', 'state', 'cause', 'parent_state', 'value']
-    >>> bool((table["swing"].diff().dropna() <= 0).all())
-    True
-    """
+    """Return :func:`calfdx.sensitivity` on compiled tables."""
     import pandas as pd  # imported here: diagnosing needs no pandas
 
-    from ._model import resolve_model
-
-    model = resolve_model(model)
-    causes = list(model._engine.causes)
+    causes = list(compiled.engine.causes)
     t = cause_index(causes, target)
-    hard, soft, posterior = _evidence_factors(model, findings)
-    tables = model._tables
+    hard, soft, posterior = _evidence_factors(compiled, findings)
+    tables = compiled.tables
     records: list[dict[str, Any]] = []
 
     n = len(causes)
@@ -250,8 +209,8 @@ def sensitivity(
         )
     # Every entry of a distribution the evidence depends on can move the target, not only
     # the observed state's.
-    engine = model._engine
-    for name, parent_state, i, j, p, slope, base in _likelihood_entries(model, hard, soft):
+    engine = compiled.engine
+    for name, parent_state, i, j, p, slope, base in _likelihood_entries(compiled, hard, soft):
         if p >= 1.0 or base <= 0.0:
             continue
         m = np.zeros(n)
@@ -389,7 +348,7 @@ class PosteriorInterval:
 
 
 def _drawn_posteriors(
-    model: Model,
+    compiled: Compiled,
     hard: Mapping[str, str],
     soft: Mapping[str, Soft],
     rng: np.random.Generator,
@@ -404,8 +363,8 @@ def _drawn_posteriors(
     """
     from ._inference import evidence_likelihood
 
-    tables = model._tables
-    engine = model._engine
+    tables = compiled.tables
+    engine = compiled.engine
     alpha = tables.prior * float(tables.prior_ess.min())
     joint = rng.gamma(alpha, size=(draws, alpha.size))
     joint /= joint.sum(axis=1, keepdims=True)
@@ -432,7 +391,7 @@ def _drawn_posteriors(
 
 
 def posterior_interval(
-    model: Model,
+    compiled: Compiled,
     findings: Mapping[str, FindingValue] | None = None,
     *,
     level: float = 0.95,
@@ -449,17 +408,17 @@ def posterior_interval(
         msg = f"draws must be at most {MAX_DRAWS:,} (memory). Got {draws:,} instead."
         raise InvalidOptionError(msg)
     seed = check_seed(seed)
-    threshold = model.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
-    hard, soft, posterior = _evidence_factors(model, findings)
+    threshold = compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
+    hard, soft, posterior = _evidence_factors(compiled, findings)
     rng = np.random.default_rng(seed)
     draws_posterior = np.concatenate(
         [
-            _drawn_posteriors(model, hard, soft, rng, min(_CHUNK, draws - start))
+            _drawn_posteriors(compiled, hard, soft, rng, min(_CHUNK, draws - start))
             for start in range(0, draws, _CHUNK)
         ]
     )
     tail = (1.0 - level) / 2.0
-    causes = list(model._engine.causes)
+    causes = list(compiled.engine.causes)
     frame = pd.DataFrame(
         {
             "posterior": posterior,
@@ -469,6 +428,6 @@ def posterior_interval(
         },
         index=pd.Index(causes, name="cause"),
     ).sort_values("posterior", ascending=False, kind="stable")
-    dvt = draws_posterior[:, model._dvt_index]
+    dvt = draws_posterior[:, compiled.dvt_index]
     alert = float(np.mean(dvt[np.isfinite(dvt)] >= threshold))
     return PosteriorInterval(level, draws, seed, frame, alert)

@@ -36,9 +36,9 @@ from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, normalize_evidence
 
 if TYPE_CHECKING:
-    from ._model import Model
+    from ._core import Compiled
 
-__all__ = ["WELLS_ITEMS", "WellsItem", "WellsScore", "wells_score"]
+__all__ = ["WELLS_ITEMS", "WellsItem", "WellsScore"]
 
 Tier = Literal["low", "moderate", "high"]
 
@@ -211,87 +211,14 @@ def _odds(p: float) -> float:
     return p / (1 - p) if p < 1 else float("inf")
 
 
-def wells_score(
-    findings: Mapping[str, FindingValue] | None = None,
-    /,
-    *,
-    model: Model | None = None,
-    network: bool = True,
-    **more_findings: FindingValue,
-) -> WellsScore:
-    """Return the Wells DVT score (Wells 2003) for findings in the calfdx vocabulary.
-
-    Parameters
-    ----------
-    findings : Mapping[str, str | bool | None], optional
-        Findings as for :func:`calfdx.diagnose`; the Wells items are read from
-        ``active_cancer``, ``paralysis_or_cast``, ``bedridden_or_major_surgery``,
-        ``calf_tenderness``, ``whole_leg_swollen``, ``calf_difference_3cm``,
-        ``pitting_oedema``, ``collateral_veins``, ``previous_dvt`` and
-        ``alternative_diagnosis_likely``. Soft evidence does not count as an answer: such
-        items are listed in ``missing`` and ``not_counted``.
-    model : Model, optional
-        Default: the tables shipped with calfdx (for the vocabulary and the network's
-        P(DVT)).
-    network : bool, default=True
-        Also compute the network's P(DVT) and the discordance flag.
-    **more_findings : str | bool | None
-        Findings given as keywords.
-
-    Returns
-    -------
-    WellsScore
-        Points, items counted and missing, the tier with its published prevalence and CI,
-        and the discordance with the network.
-
-    Raises
-    ------
-    EvidenceError
-        Bad findings, as for :func:`calfdx.diagnose`.
-
-    References
-    ----------
-    .. [1] Wells PS, Anderson DR, Rodger M, et al. Evaluation of D-dimer in the diagnosis of
-       suspected deep-vein thrombosis. N Engl J Med 2003;349:1227-35.
-    .. [2] NICE. Venous thromboembolic diseases: diagnosis, management and thrombophilia
-       testing. NICE guideline NG158, 2020.
-    .. [3] The use of a clinical prediction model and D-dimer (meta-analysis). Blood
-       2004;104(11):1052 (ASH annual meeting abstract).
-
-    Examples
-    --------
-    Worked example: a patient with active cancer, a whole swollen leg, a calf 3 cm larger,
-    pitting oedema and deep-vein tenderness, no other item, no likelier alternative
-    diagnosis scores 5: high (53.6% DVT).
-
-    >>> import calfdx
-    >>> high = calfdx.wells_score(
-    ...     active_cancer="yes", paralysis_or_cast="no", bedridden_or_major_surgery="no",
-    ...     calf_tenderness="yes", whole_leg_swollen="yes", calf_difference_3cm="yes",
-    ...     pitting_oedema="yes", collateral_veins="no", previous_dvt="no",
-    ...     alternative_diagnosis_likely="no",
-    ... )
-    >>> high.points, high.tier, high.prevalence, high.two_level
-    (5, 'high', 0.536, 'likely')
-
-    With an alternative diagnosis at least as likely and nothing else, the score is -2:
-
-    >>> answers = {item.finding: "no" for item in calfdx.WELLS_ITEMS}
-    >>> low = calfdx.wells_score({**answers, "alternative_diagnosis_likely": "yes"})
-    >>> low.points, low.tier, low.prevalence_ci
-    (-2, 'low', (0.042, 0.057))
-
-    Missing items are not taken as absent:
-
-    >>> partial = calfdx.wells_score(active_cancer="yes")
-    >>> partial.points_range, partial.tier
-    ((-1, 9), None)
-    """
-    from ._model import resolve_model
-
-    model = resolve_model(model)
-    evidence = normalize_evidence(model.findings, findings, more_findings)
-    missing_items = [item for item in WELLS_ITEMS if item.finding not in model.findings]
+def _wells_score(
+    compiled: Compiled,
+    findings: Mapping[str, FindingValue] | None,
+    more_findings: Mapping[str, FindingValue],
+) -> tuple[WellsScore, dict[str, FindingValue]]:
+    """Return the Wells score, and the findings for the network's P(DVT) beside it."""
+    evidence = normalize_evidence(compiled.findings, findings, more_findings)
+    missing_items = [item for item in WELLS_ITEMS if item.finding not in compiled.findings]
     if missing_items:
         names = [item.finding for item in missing_items]
         msg = f"These tables lack the findings the Wells rule needs: {names}."
@@ -334,9 +261,7 @@ def wells_score(
         discordant=None,
         not_counted=tuple(item.finding for item in WELLS_ITEMS if item.finding in evidence.soft),
     )
-    if not network:
-        return score
     merged: dict[str, FindingValue] = dict(evidence.hard)
     for name, weights in evidence.soft.items():
-        merged[name] = dict(zip(model.findings[name].states, weights, strict=True))
-    return score.compared_with(model.diagnose(merged).dvt_probability)
+        merged[name] = dict(zip(compiled.findings[name].states, weights, strict=True))
+    return score, merged

@@ -27,9 +27,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from ._api import load_model
+from ._core import DISCLAIMER
 from ._exceptions import CalfdxError, TableProblem
-from ._model import Model, load_model
-from ._results import DISCLAIMER, Diagnosis
+from ._model import Model
+from ._results import Diagnosis
 from ._tables import DEFAULT_SETTING, Finding, parse_number, table_problems
 from ._version import __version__
 

@@ -41,10 +41,10 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     msg = 'calfdx.sklearn needs scikit-learn >= 1.6: pip install "calfdx[sklearn]".'
     raise ImportError(msg) from error
 
-from ._batch import diagnose_batch
+from ._api import diagnose_batch, resolve_model
 from ._evaluate import CAUSE_COLUMN
 from ._exceptions import EvidenceError
-from ._model import Model, resolve_model
+from ._model import Model
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -1,0 +1,300 @@
+"""Batch tables and kernels: the engine's tables compiled once more for cohorts.
+
+Findings are packed into a few groups, and each group gets one *joint* table with a row for
+every combination of its findings' states (plus "unknown", which multiplies by one). A
+patient's posterior is then the product of one row per group, normalised. Each joint-table
+row is divided by its maximum over the causes (a per-patient constant, which normalisation
+cancels), and the prior is folded into the first group, so products stay far from underflow.
+The joint tables are built in log space (a group's raw product of likelihoods of 1e-150 could
+underflow to 0 before that division); a patient whose product still falls below ``1e-280`` is
+flagged for :mod:`calfdx._batch` to recompute with the engine.
+
+Two kernels compute the same numbers: a fused loop compiled by numba (the ``calfdx[fast]``
+extra), and a chunked numpy version used when numba is not installed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from ._exceptions import InvalidOptionError
+from ._inference import Engine
+
+__all__ = ["BatchTables", "Scores", "kernel_name"]
+
+
+FloatArray = npt.NDArray[np.float64]
+CodeArray = npt.NDArray[np.int8]
+
+#: Largest number of rows of one group's joint table (3**6 = six yes/no/unknown findings).
+_GROUP_ROWS: Final = 729
+#: Rows per chunk of the numpy kernel (the chunk's arrays stay in cache).
+_CHUNK: Final = 16_384
+#: Sums below this are recomputed in log space.
+_TINY: Final = 1e-280
+
+
+class BatchTables:
+    """A model's tables compiled for cohorts: grouped joint tables (read-only).
+
+    Built from the engine's compiled families (see :class:`~calfdx._inference.Engine`): a
+    group packs whole families, and its joint table is the product of their tables, so a
+    finding's family never spans two groups.
+
+    Parameters
+    ----------
+    engine : Engine
+        The compiled engine of the tables.
+    prior : ndarray
+        P(cause) in table order.
+    """
+
+    __slots__ = ("group_of", "n_causes", "stride_of", "tables", "unknown")
+
+    def __init__(self, engine: Engine, prior: FloatArray) -> None:
+        n_causes = prior.shape[0]
+        index = {f.id: i for i, f in enumerate(engine.findings)}
+        groups: list[list[int]] = []
+        size = _GROUP_ROWS + 1
+        for slot in range(len(engine.families)):
+            width = engine.family_table(slot).shape[0]
+            if size * width > _GROUP_ROWS or not groups:
+                groups.append([])
+                size = 1
+            groups[-1].append(slot)
+            size *= width
+        group_of = np.zeros(len(engine.findings), dtype=np.intp)
+        stride_of = np.zeros(len(engine.findings), dtype=np.intp)
+        joint_tables: list[FloatArray] = []
+        with np.errstate(divide="ignore"):
+            log_prior = np.log(prior)
+        for g, slots in enumerate(groups or [[]]):
+            # In log space: a raw product of likelihoods can underflow before the division by
+            # the row's peak below (1e-150 on three findings is 1e-450).
+            log_joint = log_prior.reshape(1, -1).copy() if g == 0 else np.zeros((1, n_causes))
+            stride = 1
+            for slot in reversed(slots):  # the last family varies fastest
+                with np.errstate(divide="ignore"):
+                    table = np.log(engine.family_table(slot))
+                log_joint = (table[:, None, :] + log_joint[None, :, :]).reshape(-1, n_causes)
+                members = engine.families[slot]
+                inner = 1  # a member's stride within its family: the last member fastest
+                for name in reversed(members):
+                    group_of[index[name]] = g
+                    stride_of[index[name]] = stride * inner
+                    inner *= len(engine.states[name]) + 1
+                stride *= table.shape[0]
+            peak = log_joint.max(axis=1, keepdims=True)
+            peak[~np.isfinite(peak)] = 0.0  # an impossible row stays all zeros
+            joint_tables.append(np.exp(log_joint - peak))
+        rows = max(table.shape[0] for table in joint_tables)
+        padded = np.zeros((len(joint_tables), rows, n_causes))
+        for g, table in enumerate(joint_tables):
+            padded[g, : table.shape[0]] = table
+        for array in (padded, group_of, stride_of):
+            array.flags.writeable = False
+        self.tables: FloatArray = padded
+        self.group_of: npt.NDArray[np.intp] = group_of
+        self.stride_of: npt.NDArray[np.intp] = stride_of
+        self.n_causes = n_causes
+        #: The code of "unknown" for each finding: its number of states.
+        self.unknown: npt.NDArray[np.int8] = np.array(
+            [len(f.states) for f in engine.findings], dtype=np.int8
+        )
+        self.unknown.flags.writeable = False
+
+    def score(
+        self, codes: CodeArray, dvt_index: int, threshold: float, kernel: str | None = None
+    ) -> Scores:
+        """Score codes of shape (findings, patients); a negative code means unknown."""
+        n = codes.shape[1]
+        scores = Scores(
+            probabilities=np.empty((n, self.n_causes)),
+            top=np.empty(n, dtype=np.int16),
+            dvt=np.empty(n),
+            alert=np.empty(n, dtype=np.bool_),
+            redo=np.zeros(n, dtype=np.bool_),
+        )
+        if n:
+            _kernel(kernel)(
+                codes,
+                self.unknown,
+                self.group_of,
+                self.stride_of,
+                self.tables,
+                dvt_index,
+                threshold,
+                scores.probabilities,
+                scores.top,
+                scores.dvt,
+                scores.alert,
+                scores.redo,
+            )
+        return scores
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """The kernel's outputs for n patients."""
+
+    probabilities: FloatArray  # (n, causes)
+    top: npt.NDArray[np.int16]  # index of the most probable cause
+    dvt: FloatArray  # P(dvt)
+    alert: npt.NDArray[np.bool_]  # P(dvt) >= threshold
+    redo: npt.NDArray[np.bool_]  # rows whose product underflowed: redo in log space
+
+
+# --------------------------------------------------------------------------------------------
+# Kernels: (codes, unknown, group_of, stride_of, tables, dvt_index, threshold,
+#           out, top, dvt, alert, redo) -> None, filling the outputs.
+
+Kernel = Callable[..., None]
+
+
+def _numpy_kernel(
+    codes: CodeArray,
+    unknown: npt.NDArray[np.int8],
+    group_of: npt.NDArray[np.intp],
+    stride_of: npt.NDArray[np.intp],
+    tables: FloatArray,
+    dvt_index: int,
+    threshold: float,
+    out: FloatArray,
+    top: npt.NDArray[np.int16],
+    dvt: FloatArray,
+    alert: npt.NDArray[np.bool_],
+    redo: npt.NDArray[np.bool_],
+) -> None:
+    n_findings, n = codes.shape
+    n_groups = tables.shape[0]
+    buffer = np.empty((min(_CHUNK, n), tables.shape[2]))
+    index = np.empty((n_groups, min(_CHUNK, n)), dtype=np.intp)
+    for start in range(0, n, _CHUNK):
+        stop = min(start + _CHUNK, n)
+        width = stop - start
+        group_index = index[:, :width]
+        group_index.fill(0)
+        for f in range(n_findings):
+            code = codes[f, start:stop].astype(np.intp)
+            code[code < 0] = unknown[f]
+            code *= stride_of[f]
+            group_index[group_of[f]] += code
+        block = out[start:stop]
+        np.take(tables[0], group_index[0], axis=0, out=block)
+        part = buffer[:width]
+        for g in range(1, n_groups):
+            np.take(tables[g], group_index[g], axis=0, out=part)
+            block *= part
+        total = block.sum(axis=1)
+        low = ~(total > _TINY)
+        redo[start:stop] = low
+        total[low] = 1.0
+        block /= total[:, None]
+        top[start:stop] = np.argmax(block, axis=1)
+        dvt[start:stop] = block[:, dvt_index]
+        alert[start:stop] = dvt[start:stop] >= threshold
+
+
+_KERNELS: dict[str, Kernel] = {"numpy": _numpy_kernel}
+_LOCK = threading.Lock()
+
+
+def _compile_numba() -> Kernel | None:
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(nogil=True, cache=False)
+    def numba_kernel(  # type: ignore[no-untyped-def]
+        codes,
+        unknown,
+        group_of,
+        stride_of,
+        tables,
+        dvt_index,
+        threshold,
+        out,
+        top,
+        dvt,
+        alert,
+        redo,
+    ):
+        n_findings, n = codes.shape
+        n_groups = tables.shape[0]
+        n_causes = tables.shape[2]
+        block = 512
+        index = np.empty((n_groups, block), np.intp)
+        acc = np.empty(n_causes)
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            # Group rows for this block, finding by finding: sequential reads of each column.
+            index[:, : stop - start] = 0
+            for f in range(n_findings):
+                g = group_of[f]
+                stride = stride_of[f]
+                missing = unknown[f]
+                for i in range(start, stop):
+                    code = codes[f, i]
+                    index[g, i - start] += (missing if code < 0 else code) * stride
+            for i in range(start, stop):
+                j = i - start
+                row = index[0, j]
+                for c in range(n_causes):
+                    acc[c] = tables[0, row, c]
+                for g in range(1, n_groups):
+                    row = index[g, j]
+                    for c in range(n_causes):
+                        acc[c] *= tables[g, row, c]
+                total = 0.0
+                for c in range(n_causes):
+                    total += acc[c]
+                if not total > _TINY:
+                    redo[i] = True
+                    total = 1.0
+                inverse = 1.0 / total
+                best = 0
+                best_value = -1.0
+                for c in range(n_causes):
+                    value = acc[c] * inverse
+                    out[i, c] = value
+                    if value > best_value:
+                        best_value = value
+                        best = c
+                top[i] = best
+                dvt[i] = acc[dvt_index] * inverse
+                alert[i] = dvt[i] >= threshold
+
+    return cast("Kernel", numba_kernel)
+
+
+def kernel_name() -> str:
+    """Return the kernel ``diagnose_batch`` uses: ``"numba"`` when installed, else ``"numpy"``.
+
+    Examples
+    --------
+    >>> from calfdx._kernels import kernel_name
+    >>> kernel_name() in ("numba", "numpy")
+    True
+    """
+    return "numba" if _kernel(None) is not _numpy_kernel else "numpy"
+
+
+def _kernel(name: str | None) -> Kernel:
+    with _LOCK:
+        if "numba" not in _KERNELS and name in (None, "numba"):
+            compiled = _compile_numba()
+            if compiled is not None:
+                _KERNELS["numba"] = compiled
+    if name is None:
+        return _KERNELS.get("numba", _numpy_kernel)
+    if name not in _KERNELS:
+        msg = f"kernel must be one of {sorted(_KERNELS)} here. Got {name!r} instead."
+        raise InvalidOptionError(msg)
+    return _KERNELS[name]

@@ -1,0 +1,161 @@
+"""Keep the import graph of ``src/calfdx`` one-way: façades on top, features below, no cycle.
+
+The layers mirror the target layout (``design/layout.md``): a module may import modules of
+its own layer or below, never above, and the whole graph (module-level imports, imports
+inside functions and imports under ``if TYPE_CHECKING:``) has no cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import calfdx
+
+PACKAGE = Path(calfdx.__file__).parent
+
+#: Module → layer. A module imports only modules of its own layer or below.
+LAYERS: dict[str, int] = {
+    # leaves
+    "_exceptions": 0,
+    "_version": 0,
+    "_checks": 1,
+    # the tables, and what is compiled from them
+    "_tables": 2,
+    "_edit": 3,
+    "_inference": 3,
+    "_network": 3,
+    "_kernels": 4,
+    "_core": 5,
+    # features, on the compiled record and the posterior record
+    "_plots": 6,
+    "_fhir": 6,
+    "_triage": 6,
+    "_explain": 7,
+    "_conflict": 7,
+    "_wells": 7,
+    "_uncertainty": 7,
+    "_batch": 7,
+    "_evaluate": 8,
+    "_learn": 9,
+    "_targets": 9,
+    # façades
+    "_results": 10,
+    "_model": 11,
+    "_api": 12,
+    "__init__": 13,
+    "cli": 14,
+    "fhir": 14,
+    "sklearn": 14,
+    "__main__": 15,
+}
+
+#: What no module below the façades may pull in, even indirectly.
+FACADES = ("_results", "_model", "_api", "cli", "fhir", "sklearn", "__main__")
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """Yield the calfdx modules ``path`` imports, at any level of the file."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module is not None:
+                parts = node.module.split(".")
+                if parts[0] != "calfdx":
+                    continue
+                module = parts[1] if len(parts) > 1 else None
+            elif node.level == 1:
+                module = node.module.split(".")[0] if node.module else None
+            else:
+                continue
+            if module is None:  # `from . import x` or `from calfdx import x`
+                for alias in node.names:
+                    yield alias.name if alias.name in LAYERS else "__init__"
+            else:
+                yield module
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "calfdx":
+                    yield parts[1] if len(parts) > 1 else "__init__"
+
+
+def _graph() -> dict[str, set[str]]:
+    return {
+        path.stem: {m for m in _imports(path) if m != path.stem}
+        for path in sorted(PACKAGE.glob("*.py"))
+    }
+
+
+def test_every_module_has_a_layer() -> None:
+    assert set(_graph()) == set(LAYERS)
+
+
+def test_no_module_imports_upward() -> None:
+    upward = [
+        f"{module} (layer {LAYERS[module]}) imports {target} (layer {LAYERS[target]})"
+        for module, targets in _graph().items()
+        for target in sorted(targets)
+        if LAYERS.get(target, -1) > LAYERS.get(module, -1)
+    ]
+    assert upward == []
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """Return one cycle of ``graph`` (a closed path of modules), or an empty list."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return [*path[path.index(target) :], target]
+            if target not in state and (found := visit(target)):
+                return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_import_graph_is_acyclic() -> None:
+    assert " -> ".join(_cycle(_graph())) == ""
+
+
+def test_cycle_finder() -> None:
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) == []
+
+
+LOW = sorted(
+    (name for name in LAYERS if name not in FACADES and name != "__init__"), key=LAYERS.get
+)
+
+
+@pytest.mark.parametrize("module", LOW)
+def test_low_module_pulls_in_no_facade(module: str) -> None:
+    """Import one module in a fresh interpreter, without running ``calfdx/__init__.py``."""
+    probe = (
+        "import importlib, json, sys, types\n"
+        "package = types.ModuleType('calfdx')\n"
+        f"package.__path__ = [{str(PACKAGE)!r}]\n"
+        "sys.modules['calfdx'] = package\n"
+        f"importlib.import_module('calfdx.{module}')\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('calfdx.'))))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    loaded = {name.removeprefix("calfdx.") for name in json.loads(done.stdout)}
+    assert loaded & set(FACADES) == set()
