@@ -235,11 +235,15 @@ class Model:
 
         Notes
         -----
-        Exact inference in a naive Bayes network (findings independent given the cause):
+        Exact inference. Families of findings (a parent finding with its children, such as
+        ``swelling`` with ``calf_difference_3cm``) are independent given the cause:
 
         .. math::
 
-            P(c \mid e) \propto P(c) \prod_{f \in e} P(f = e_f \mid c)
+            P(c \mid e) \propto P(c) \prod_{F} P(e_F \mid c)
+
+        where a family's factor sums over its parent's states when the parent is unknown; a
+        finding without parent or children is a family of one.
 
         Examples
         --------

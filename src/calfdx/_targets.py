@@ -120,7 +120,13 @@ def target_values(
             stop = len(mass) if high is None else max(high - lowest + 1, 0)
             like = mass[start:stop].sum(axis=0)
         elif target.evidence:
-            like = evidence_likelihood(likelihood, states, dict(target.evidence), parents=parents)
+            key = (target.evidence, None)
+            if key not in distributions:  # targets on one subgroup share its likelihood
+                found = evidence_likelihood(
+                    likelihood, states, dict(target.evidence), parents=parents
+                )
+                distributions[key] = (0, found[None])
+            like = distributions[key][1][0]
         else:
             like = np.ones_like(prior)
         k = causes.index(target.cause)
