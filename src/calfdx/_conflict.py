@@ -10,12 +10,16 @@ best-fitting cause is
 a product over the families of findings the evidence touches (a parent finding with its
 children; a finding alone is a family of one), each family's probability exact (summed over
 its parent when the parent is not observed). Unlike :math:`P(e)`, this does not penalise a
-rare cause with a textbook picture. calfdx draws patients from the model itself (a cause
-from the prior, then for each family the parent's state given that cause and the children's
-states given the parent's and the cause, keeping the same findings observed as the patient's)
-and computes the same quantity for each. When the patient's best fit is worse than that of
-99% of the model's own patients, the picture fits none of the modelled causes well:
-``conflict`` is True. The draws are seeded, so the answer is reproducible. The classic
+rare cause with a textbook picture. The reference is the model's own patients with the
+same findings observed: a picture e' of those findings is as probable as P(e') under the
+model, and the percentile is the probability that max_c P(e' | c) is at most the patient's.
+Up to 4,096 pictures (twelve yes/no findings) it is exact, every picture enumerated with its
+probability from the families' compiled rows; beyond that calfdx draws 4,000 patients from
+the model (a cause from the prior, then each family's parent and its children), seeded, so
+the answer is reproducible either way. The reference depends only on which findings were
+observed, so it is kept (for 256 sets of findings) and serves every later patient asked the
+same questions. When the patient's best fit is worse than that of 99% of the model's own
+patients, the picture fits none of the modelled causes well: ``conflict`` is True. The classic
 conflict measure :math:`\log \prod_f P(e_f) - \log P(e)` (Jensen, *Bayesian Networks and
 Decision Graphs*) is reported too, with exact :math:`P(e_f)` (a child's marginal over its
 parent) and :math:`P(e)`: positive values mean the findings do not fit together.
@@ -23,6 +27,9 @@ parent) and :math:`P(e)`: positive values mean the findings do not fit together.
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
@@ -33,13 +40,22 @@ from ._checks import strict_json
 
 if TYPE_CHECKING:
     from ._core import Compiled, Posterior
+    from ._inference import Engine
 
 __all__ = ["Conflict", "conflict"]
 
 #: The evidence is "outside the model" below this fraction of the model's own patients.
 CONFLICT_PERCENTILE: Final = 0.01
-#: Patients drawn from the model for the comparison.
+#: Patients drawn from the model for the comparison, beyond EXACT_PATTERNS pictures.
 DRAWS: Final = 4000
+#: Up to this many pictures (joint states) of the observed findings (twelve yes/no
+#: findings), the comparison is exact: every picture is enumerated with its probability.
+EXACT_PATTERNS: Final = 4096
+#: References (one per model and set of observed findings) kept in memory, 64 kB at most each.
+REFERENCES: Final = 256
+#: Below this log best fit the exact comparison, done in linear space, could underflow: the
+#: draws (in log space) are used instead.
+_LOWEST_LINEAR: Final = -600.0
 SEED: Final = 20261122
 
 FloatArray = npt.NDArray[np.float64]
@@ -59,11 +75,13 @@ class Conflict:
     log_best_fit : float
         Natural log of max over causes of P(findings | cause).
     percentile : float
-        Fraction of the model's own patients whose best fit is at most as good.
+        Fraction of the model's own patients whose best fit is at most as good: exact
+        (every picture of the observed findings, weighted by its probability) up to 4,096
+        pictures, else estimated from seeded draws (``draws`` > 0).
     conflict_measure : float
         ``log prod P(e_f) - log P(e)``; positive when the findings do not fit together.
     draws : int
-        How many patients were drawn from the model.
+        How many patients were drawn from the model (0 when the percentile is exact).
     message : str
         One plain sentence.
     """
@@ -91,23 +109,91 @@ class Conflict:
         )
 
 
+def _log_sum_exp(values: FloatArray) -> FloatArray:
+    """Return log(sum(exp(values))) along the last axis, stable (-inf for all -inf)."""
+    peak = values.max(axis=-1, keepdims=True)
+    safe = np.where(np.isfinite(peak), peak, 0.0)
+    with np.errstate(divide="ignore"):
+        total: FloatArray = np.log(np.exp(values - safe).sum(axis=-1)) + safe[..., 0]
+    return total
+
+
+def _patterns(
+    engine: Engine, touched: list[tuple[int, tuple[str, ...]]], observed: Collection[str]
+) -> FloatArray:
+    """Return P(picture | cause) for every picture (joint state) of the observed findings.
+
+    One row per combination of the observed findings' states (families in order), so
+    (product of their numbers of states, causes). Linear, not log: at most twelve yes/no
+    findings' worth of probabilities multiply, far from underflow.
+    """
+    joint = np.ones((1, len(engine.causes)))
+    for slot, members in touched:
+        seen = [m for m in members if m in observed]
+        grids = np.meshgrid(*(np.arange(len(engine.states[m])) for m in seen), indexing="ij")
+        rows = engine.family_row(slot, {m: g.ravel() for m, g in zip(seen, grids, strict=True)})
+        family = engine.family_table(slot)[rows]  # (pictures of the family, causes)
+        joint = (joint[:, None, :] * family[None, :, :]).reshape(-1, joint.shape[1])
+    return joint
+
+
+@functools.lru_cache(maxsize=REFERENCES)
+def _reference(
+    compiled: Compiled, names: tuple[str, ...], draws: int, seed: int
+) -> tuple[FloatArray, FloatArray, int]:
+    """Return the model's own patients with these findings observed.
+
+    Returned: their log best fits, sorted; the cumulative probability up to each; and how
+    many patients were drawn (0: exact). Exact (``draws`` 0): every picture of the
+    findings, weighted by its probability. Otherwise ``draws`` patients drawn with ``seed``:
+    causes from the prior, then the findings (a parent before its children). Both depend
+    only on which findings were observed, not on their states, so one reference serves every
+    patient asked the same questions (a service's form), and recomputing it gives the same
+    numbers.
+    """
+    engine = compiled.engine
+    prior = compiled.tables.prior
+    touched = [
+        (slot, members)
+        for slot, members in enumerate(engine.families)
+        if any(m in names for m in members)
+    ]
+    if draws == 0:
+        joint = _patterns(engine, touched, names)
+        with np.errstate(divide="ignore"):
+            fits = np.log(joint.max(axis=1))
+        weights = joint @ prior
+    else:
+        rng = np.random.default_rng(seed)
+        causes = rng.choice(len(prior), size=draws, p=prior / prior.sum())
+        simulated = np.zeros((draws, len(prior)))
+        drawn = engine.draw(rng, causes, names)
+        for slot, members in touched:
+            digits = {m: drawn[m] for m in members if m in names}
+            simulated += engine.log_family_table(slot)[engine.family_row(slot, digits)]
+        fits = simulated.max(axis=1)
+        weights = np.full(draws, 1.0 / draws)
+    order = np.argsort(fits, kind="stable")
+    sorted_fits, cumulative = fits[order], np.cumsum(weights[order])
+    for array in (sorted_fits, cumulative):
+        array.flags.writeable = False
+    return sorted_fits, cumulative, draws
+
+
 def conflict(
     compiled: Compiled, result: Posterior, draws: int = DRAWS, seed: int = SEED
 ) -> Conflict:
     """Return the conflict check of ``result``'s hard findings."""
-    from scipy.special import logsumexp  # imported here, off the import path of calfdx
-
     engine = compiled.engine
-    tables = compiled.tables
-    prior = tables.prior
+    prior = compiled.tables.prior
     states = {
         name: compiled.findings[name].states.index(state)
         for name, state in result.findings.items()
     }
     if not states:
         return Conflict(False, 0.0, 0.0, 1.0, 0.0, 0, "No findings given: nothing to conflict.")
-    # Each family the evidence touches: its compiled rows (P(evidence | cause) for every
-    # combination of its members' states and unknown).
+    # Each family the evidence touches, with its compiled rows: log P(evidence | cause) for
+    # every combination of its members' states and unknown.
     touched = [
         (slot, members)
         for slot, members in enumerate(engine.families)
@@ -115,29 +201,21 @@ def conflict(
     ]
     with np.errstate(divide="ignore"):
         log_prior = np.log(prior)
-        log_rows = {slot: np.log(engine.family_table(slot)) for slot, _ in touched}
-        marginal_rows = {
-            name: np.log(engine.block(name)[index]) for name, index in states.items()
-        }  # log P(e_f | c), a child's summed over its parent
-    fit = sum(
-        (log_rows[slot][engine.family_row(slot, states)] for slot, _ in touched),
-        np.zeros_like(prior),
-    )
-    log_evidence = float(logsumexp(log_prior + fit))
+        # log P(e_f | c), a child's summed over its parent.
+        marginal_rows = np.log(np.array([engine.block(n)[i] for n, i in states.items()]))
+    fit = np.zeros_like(prior)
+    for slot, _ in touched:
+        fit = fit + engine.log_family_table(slot)[engine.family_row(slot, states)]
+    log_evidence = float(_log_sum_exp(log_prior + fit))
     best_fit = float(fit.max())
-    marginals = sum(float(logsumexp(log_prior + log_p)) for log_p in marginal_rows.values())
-    measure = marginals - log_evidence
-    rng = np.random.default_rng(seed)
-    causes = rng.choice(len(prior), size=draws, p=prior / prior.sum())
-    simulated = np.zeros((draws, len(prior)))
-    # The model's own patients: the observed findings (a parent before its children) drawn
-    # for causes drawn from the prior, each scored like the patient.
-    drawn = engine.draw(rng, causes, states)
-    for slot, members in touched:
-        digits = {m: drawn[m] for m in members if m in states}
-        simulated += log_rows[slot][engine.family_row(slot, digits)]
-    typical = simulated.max(axis=1)
-    percentile = float(np.mean(typical <= best_fit + 1e-12))
+    measure = float(_log_sum_exp(log_prior + marginal_rows).sum()) - log_evidence
+    names = tuple(states)
+    exact = best_fit > _LOWEST_LINEAR and (
+        math.prod(len(engine.states[name]) for name in names) <= EXACT_PATTERNS
+    )
+    fits, cumulative, drawn_count = _reference(compiled, names, 0 if exact else draws, seed)
+    below = int(np.searchsorted(fits, best_fit + 1e-12, side="right"))
+    percentile = min(float(cumulative[below - 1]), 1.0) if below else 0.0
     outside = percentile < CONFLICT_PERCENTILE
     message = (
         "These findings fit none of the modelled causes well: fewer than 1% of the model's "
@@ -147,4 +225,4 @@ def conflict(
         else f"The findings are within what the model expects ({percentile:.0%} of its own "
         "patients fit their best cause less or equally well)."
     )
-    return Conflict(outside, log_evidence, best_fit, percentile, measure, draws, message)
+    return Conflict(outside, log_evidence, best_fit, percentile, measure, drawn_count, message)

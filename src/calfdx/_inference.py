@@ -753,6 +753,10 @@ class Engine:
         """
         return self._likelihood[self._start[slot] : self._unknown_row[slot] + 1]
 
+    def log_family_table(self, slot: int) -> FloatArray:
+        """Return the natural log of :meth:`family_table` (read-only, computed once)."""
+        return self._log_likelihood[self._start[slot] : self._unknown_row[slot] + 1]
+
     def family_row(
         self, slot: int, digits: Mapping[str, npt.NDArray[np.intp] | int]
     ) -> npt.NDArray[np.intp] | int:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import html
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._checks import strict_json
 from ._conflict import Conflict, conflict
-from ._core import DISCLAIMER, HasCompiled
+from ._core import DISCLAIMER, Compiled, HasCompiled
 from ._exceptions import InvalidOptionError
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
 from ._tables import RedFlag
@@ -90,6 +91,11 @@ class Diagnosis:
     tables_hash: str
     calfdx_version: str
     model: HasCompiled = field(compare=False)
+    #: Decision support computed for this result (triage, red flags, Wells, conflict): each
+    #: piece is computed once, at its first use, and kept; the result stays immutable.
+    _cache: dict[str, Any] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __hash__(self) -> int:
         # Frozen, so hashable: over the compared fields (the mappings as item tuples).
@@ -109,10 +115,21 @@ class Diagnosis:
 
     def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
         # Mapping proxies do not pickle: rebuild from plain dictionaries.
-        state = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        state = {
+            name: getattr(self, name)
+            for name, spec in self.__dataclass_fields__.items()
+            if spec.init
+        }
         for name in ("posterior", "findings", "soft_findings", "labels", "urgency"):
             state[name] = dict(state[name])
         return (_restore_diagnosis, (state,))
+
+    def _once(self, key: str, compute: Callable[[], Any]) -> Any:
+        """Return the cached value of ``key``, computing it at its first use."""
+        cache = self._cache
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     # ---------------------------------------------------------------- derived values
     @property
@@ -191,7 +208,8 @@ class Diagnosis:
         >>> calfdx.diagnose(swelling="yes", side="unilateral").conflict.is_conflict
         False
         """
-        return conflict(self.model._compiled, self)
+        found: Conflict = self._once("conflict", lambda: conflict(self.model._compiled, self))
+        return found
 
     @property
     def wells(self) -> WellsScore | None:
@@ -202,6 +220,10 @@ class Diagnosis:
         tier's published prevalence and the discordance flag against this result's P(DVT).
         See :func:`calfdx.wells_score`.
         """
+        found: WellsScore | None = self._once("wells", self._wells)
+        return found
+
+    def _wells(self) -> WellsScore | None:
         from ._wells import WELLS_ITEMS, _wells_score
 
         if any(item.finding not in self.model.findings for item in WELLS_ITEMS):
@@ -218,7 +240,10 @@ class Diagnosis:
         Empty when none holds (or the tables have no ``red_flags.csv``). Only hard findings
         count; soft evidence never fires a flag: see :attr:`red_flags_not_checked`.
         """
-        return fired_red_flags(self.model._compiled, self.findings)
+        found: tuple[RedFlag, ...] = self._once(
+            "red_flags", lambda: fired_red_flags(self.model._compiled, self.findings)
+        )
+        return found
 
     @property
     def red_flags_not_checked(self) -> tuple[RedFlag, ...]:
@@ -235,7 +260,11 @@ class Diagnosis:
         >>> result.red_flags, [flag.id for flag in result.red_flags_not_checked]
         ((), ['acs_after_injury'])
         """
-        return unchecked_red_flags(self.model._compiled, self.findings, self.soft_findings)
+        found: tuple[RedFlag, ...] = self._once(
+            "red_flags_not_checked",
+            lambda: unchecked_red_flags(self.model._compiled, self.findings, self.soft_findings),
+        )
+        return found
 
     def _soft_mappings(self) -> dict[str, dict[str, float]]:
         """Return the soft findings as finding → state → weight."""
@@ -264,7 +293,8 @@ class Diagnosis:
         >>> calfdx.diagnose(trauma="yes", pain_on_passive_stretch="yes").triage.level
         'emergency'
         """
-        return triage(self.model._compiled, self)
+        found: Triage | None = self._once("triage", lambda: triage(self.model._compiled, self))
+        return found
 
     def explain(self, cause: str | None = None) -> Explanation:
         """Explain a cause's posterior: one record per observed finding, with exact weights.
@@ -424,39 +454,41 @@ class Diagnosis:
         >>> data["dvt_alert"], sorted(data)[:3]
         (True, ['alert_message', 'calfdx_version', 'conflict'])
         """
-        codes = {cause.id: cause.codes for cause in self.model.causes}
-        return strict_json(
-            {
-                "top_cause": self.top_cause,
-                "posterior": dict(self.posterior),
-                "differential": [
-                    {
-                        "cause": cause,
-                        "label": self.labels[cause],
-                        "urgency": self.urgency[cause],
-                        "probability": p,
-                        "codes": codes.get(cause, {}),
-                    }
-                    for cause, p in self.posterior.items()
-                ],
-                "dvt_probability": self.dvt_probability,
-                "dvt_alert": self.dvt_alert,
-                "dvt_threshold": self.dvt_threshold,
-                "alert_message": self.alert_message,
-                "triage": None if self.triage is None else self.triage.to_dict(),
-                "red_flags": [flag.to_dict() for flag in self.red_flags],
-                "red_flags_not_checked": [flag.to_dict() for flag in self.red_flags_not_checked],
-                "conflict": self.conflict.to_dict(),
-                "wells": None if self.wells is None else self.wells.to_dict(),
-                "findings": dict(self.findings),
-                "soft_findings": self._soft_mappings(),
-                "unobserved": list(self.unobserved),
-                "setting": self.setting,
-                "tables_hash": self.tables_hash,
-                "calfdx_version": self.calfdx_version,
-                "disclaimer": DISCLAIMER,
-            }
-        )
+        # The posterior's numbers are finite Python floats and the parts' own to_dict() are
+        # strict already, so only the small triage record needs converting.
+        codes = _cause_codes(self.model._compiled)
+        triage = self.triage
+        wells = self.wells
+        return {
+            "top_cause": self.top_cause,
+            "posterior": dict(self.posterior),
+            "differential": [
+                {
+                    "cause": cause,
+                    "label": self.labels[cause],
+                    "urgency": self.urgency[cause],
+                    "probability": p,
+                    "codes": dict(codes.get(cause, {})),
+                }
+                for cause, p in self.posterior.items()
+            ],
+            "dvt_probability": self.dvt_probability,
+            "dvt_alert": self.dvt_alert,
+            "dvt_threshold": self.dvt_threshold,
+            "alert_message": self.alert_message,
+            "triage": None if triage is None else strict_json(triage.to_dict()),
+            "red_flags": [flag.to_dict() for flag in self.red_flags],
+            "red_flags_not_checked": [flag.to_dict() for flag in self.red_flags_not_checked],
+            "conflict": self.conflict.to_dict(),
+            "wells": None if wells is None else wells.to_dict(),
+            "findings": dict(self.findings),
+            "soft_findings": self._soft_mappings(),
+            "unobserved": list(self.unobserved),
+            "setting": self.setting,
+            "tables_hash": self.tables_hash,
+            "calfdx_version": self.calfdx_version,
+            "disclaimer": DISCLAIMER,
+        }
 
     def to_frame(self) -> pd.DataFrame:
         """Return the differential as a DataFrame indexed by cause, most probable first.
@@ -562,6 +594,13 @@ class Diagnosis:
             f"{len(self.unobserved)}. Tables {self.tables_hash[:12]}, calfdx "
             f"{html.escape(self.calfdx_version)}.</small></p></div>"
         )
+
+
+@functools.lru_cache(maxsize=16)
+def _cause_codes(compiled: Compiled) -> Mapping[str, Mapping[str, str]]:
+    """Return cause id → its codes, once per compiled model."""
+    causes = compiled.tables.causes
+    return MappingProxyType({cause.id: MappingProxyType(cause.codes) for cause in causes})
 
 
 def _restore_diagnosis(state: dict[str, Any]) -> Diagnosis:

@@ -110,7 +110,7 @@ def target_values(
         prior = prior / prior.sum(axis=-1, keepdims=True)
         if target.score is not None:
             points, low, high = SCORES[target.score]
-            key = (target.evidence, id(points))
+            key: tuple[object, ...] = (target.evidence, id(points))
             if key not in distributions:
                 distributions[key] = score_totals(
                     likelihood, states, dict(target.evidence), points, parents=parents
@@ -120,7 +120,7 @@ def target_values(
             stop = len(mass) if high is None else max(high - lowest + 1, 0)
             like = mass[start:stop].sum(axis=0)
         elif target.evidence:
-            key = (target.evidence, None)
+            key = (target.evidence, -1)
             if key not in distributions:  # targets on one subgroup share its likelihood
                 found = evidence_likelihood(
                     likelihood, states, dict(target.evidence), parents=parents
