@@ -47,7 +47,8 @@ from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
 from ._model import Model
 from ._plots import plot_targets
 from ._results import Diagnosis
-from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target, table_problems
+from ._schema import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target
+from ._tables import table_problems
 from ._targets import CalibrationError, TargetCheck, TargetReport
 from ._triage import Triage
 from ._uncertainty import PosteriorInterval, plot_tornado

@@ -21,7 +21,8 @@ from ._exceptions import InvalidOptionError
 from ._inference import FindingValue, check_threshold
 from ._model import Model
 from ._results import Diagnosis
-from ._tables import DEFAULT_SETTING, Finding, read_tables
+from ._schema import DEFAULT_SETTING, Finding
+from ._tables import read_tables
 from ._uncertainty import _sensitivity
 from ._wells import WellsScore, _wells_score
 

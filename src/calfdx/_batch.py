@@ -34,7 +34,7 @@ from ._exceptions import (
 from ._inference import Engine, Soft, check_threshold
 from ._inference import _state_of as state_of
 from ._kernels import CodeArray, Scores
-from ._tables import CAUSE_NODE, DVT, Finding
+from ._schema import CAUSE_NODE, DVT, Finding
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

@@ -17,7 +17,8 @@ from typing import Any, Final, Protocol
 
 from ._inference import Engine, check_threshold
 from ._kernels import BatchTables
-from ._tables import DVT, Cause, Finding, Tables, build_tables
+from ._schema import DVT, Cause, Finding, Tables
+from ._tables import build_tables
 
 __all__ = ["DEFAULT_DVT_THRESHOLD", "DISCLAIMER", "Compiled", "HasCompiled", "Posterior"]
 

@@ -20,7 +20,7 @@ from ._checks import positive_count, strict_json
 from ._checks import seed as check_seed
 from ._exceptions import EvidenceError, InvalidOptionError
 from ._inference import check_threshold
-from ._tables import DVT
+from ._schema import DVT
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from ._checks import strict_json
 from ._exceptions import InvalidOptionError
-from ._tables import cause_index
+from ._schema import cause_index
 from ._triage import Outcome, outcome
 
 if TYPE_CHECKING:

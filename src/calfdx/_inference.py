@@ -48,7 +48,7 @@ from ._exceptions import (
     UnknownFindingError,
     UnknownStateError,
 )
-from ._tables import Finding, Tables
+from ._schema import Finding, Tables
 
 __all__ = [
     "UNKNOWN",

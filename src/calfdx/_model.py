@@ -18,7 +18,8 @@ from ._kernels import BatchTables
 from ._learn import fit
 from ._network import build_network, write_network
 from ._results import Diagnosis
-from ._tables import Cause, Finding, Source, Tables, table_frame
+from ._schema import Cause, Finding, Source, Tables
+from ._tables import table_frame
 from ._uncertainty import PosteriorInterval, posterior_interval
 from ._version import __version__
 

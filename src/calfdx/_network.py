@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._exceptions import InvalidOptionError
-from ._tables import CAUSE_NODE, Tables
+from ._schema import CAUSE_NODE, Tables
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork

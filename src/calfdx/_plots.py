@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 import numpy as np
 
 from ._exceptions import InvalidOptionError
-from ._tables import DVT
+from ._schema import DVT
 
 if TYPE_CHECKING:
     import pandas as pd

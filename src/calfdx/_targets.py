@@ -36,7 +36,8 @@ import numpy.typing as npt
 from ._edit import _number, _rewrite
 from ._exceptions import CalfdxError, InvalidOptionError
 from ._inference import ScoreTier, evidence_likelihood, score_totals
-from ._tables import DEFAULT_ESS, Tables, Target, parse_targets
+from ._schema import DEFAULT_ESS, Tables, Target
+from ._tables import parse_targets
 from ._wells import WELLS_ITEMS
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def target_values(
         prior = prior / prior.sum(axis=-1, keepdims=True)
         if target.score is not None:
             points, low, high = SCORES[target.score]
-            key = (target.evidence, id(points))
+            key: tuple[object, ...] = (target.evidence, id(points))
             if key not in distributions:
                 distributions[key] = score_totals(
                     likelihood, states, dict(target.evidence), points, parents=parents

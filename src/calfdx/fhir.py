@@ -94,7 +94,7 @@ from ._model import Model
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._tables import Finding
+    from ._schema import Finding
 
 __all__ = [
     "CAUSE_SYSTEM",
