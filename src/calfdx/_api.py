@@ -17,8 +17,8 @@ from ._batch import _diagnose_batch
 from ._checks import text
 from ._core import DEFAULT_DVT_THRESHOLD
 from ._evaluate import Evaluation, _evaluate, _threshold_for_sensitivity
+from ._evidence import FindingValue, check_threshold
 from ._exceptions import InvalidOptionError
-from ._inference import FindingValue, check_threshold
 from ._model import Model
 from ._results import Diagnosis
 from ._schema import DEFAULT_SETTING, Finding

@@ -11,9 +11,10 @@ from ._checks import output_path, text
 from ._core import DEFAULT_DVT_THRESHOLD, Compiled
 from ._edit import check_parent_state, edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
+from ._evidence import FindingValue, Soft, check_threshold, normalize_evidence
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
-from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
+from ._inference import Engine
 from ._kernels import BatchTables
 from ._learn import fit
 from ._network import build_network, write_network

@@ -61,6 +61,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from ._api import resolve_model
 from ._core import DISCLAIMER
+from ._evidence import FindingValue, normalize_evidence
 from ._exceptions import (
     DuplicateFindingError,
     EvidenceError,
@@ -89,7 +90,6 @@ from ._fhir import (
     _state_codings,
     risk_assessment,
 )
-from ._inference import FindingValue, normalize_evidence
 from ._model import Model
 from ._version import __version__
 
