@@ -52,15 +52,16 @@ LAYERS: dict[str, int] = {
     "_evaluate": 11,
     "_learn": 12,
     "_targets": 12,
+    "_calibrate": 13,
     # façades
-    "_results": 13,
-    "_model": 14,
-    "_api": 15,
-    "__init__": 16,
-    "cli": 17,
-    "fhir": 17,
-    "sklearn": 17,
-    "__main__": 18,
+    "_results": 14,
+    "_model": 15,
+    "_api": 16,
+    "__init__": 17,
+    "cli": 18,
+    "fhir": 18,
+    "sklearn": 18,
+    "__main__": 19,
 }
 
 #: What no module below the façades may pull in, even indirectly.

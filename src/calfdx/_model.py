@@ -450,7 +450,7 @@ class Model:
         >>> model.calibrate().content_hash == model.content_hash  # targets already met
         True
         """
-        from ._targets import calibrate
+        from ._calibrate import calibrate
 
         compiled = self._compiled
         calibrated = calibrate(compiled, targets, margin=margin, max_iterations=max_iterations)
