@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
+from ._checks import positive_count
 from ._edit import _number, _rewrite
 from ._exceptions import CalfdxError, InvalidOptionError
 from ._schema import DEFAULT_ESS, Tables, Target
@@ -353,13 +354,7 @@ def calibrate(
     """
     from scipy.optimize import minimize  # imported here: diagnosing needs no scipy
 
-    if (
-        isinstance(max_iterations, bool)
-        or not isinstance(max_iterations, int)
-        or max_iterations < 1
-    ):
-        msg = f"max_iterations must be a positive integer. Got {max_iterations!r} instead."
-        raise InvalidOptionError(msg)
+    max_iterations = positive_count(max_iterations, "max_iterations")
     if (
         isinstance(margin, bool)
         or not isinstance(margin, int | float)
