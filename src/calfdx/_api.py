@@ -60,13 +60,7 @@ def resolve_model(model: object) -> Model:
 
 def _default_model() -> Model:
     """Return the shipped model with default options (loaded once; a hot path)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_model()
-    return _DEFAULT
-
-
-_DEFAULT: Model | None = None
+    return _shipped(DEFAULT_SETTING, DEFAULT_DVT_THRESHOLD)
 
 
 def load_model(
