@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import calfdx
-from calfdx._tables import (
+from calfdx._codes import (
     icd10_problem,
     loinc_problem,
     snomed_problem,

@@ -340,7 +340,7 @@ def test_cli_validate_targets(
 
 def test_calibration_gradient_equals_the_full_difference(model: calfdx.Model) -> None:
     """The block-by-block gradient equals the forward difference over every parameter."""
-    from calfdx._targets import _STEP, _Problem
+    from calfdx._calibrate import _STEP, _Problem
 
     problem = _Problem(model._tables, model._tables.targets)
     rng = np.random.default_rng(5)

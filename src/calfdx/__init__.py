@@ -28,6 +28,7 @@ from ._api import (
     threshold_for_sensitivity,
     wells_score,
 )
+from ._calibrate import CalibrationError
 from ._conflict import Conflict
 from ._core import DEFAULT_DVT_THRESHOLD, DISCLAIMER
 from ._evaluate import Evaluation
@@ -47,8 +48,9 @@ from ._explain import Contribution, Explanation, QuestionRanking, Suggestion
 from ._model import Model
 from ._plots import plot_targets
 from ._results import Diagnosis
-from ._tables import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target, table_problems
-from ._targets import CalibrationError, TargetCheck, TargetReport
+from ._schema import DEFAULT_SETTING, Cause, Finding, RedFlag, Source, Target
+from ._tables import table_problems
+from ._targets import TargetCheck, TargetReport
 from ._triage import Triage
 from ._uncertainty import PosteriorInterval, plot_tornado
 from ._version import __version__

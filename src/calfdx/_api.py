@@ -17,11 +17,12 @@ from ._batch import _diagnose_batch
 from ._checks import text
 from ._core import DEFAULT_DVT_THRESHOLD
 from ._evaluate import Evaluation, _evaluate, _threshold_for_sensitivity
+from ._evidence import FindingValue, check_threshold
 from ._exceptions import InvalidOptionError
-from ._inference import FindingValue, check_threshold
 from ._model import Model
 from ._results import Diagnosis
-from ._tables import DEFAULT_SETTING, Finding, read_tables
+from ._schema import DEFAULT_SETTING, Finding
+from ._tables import read_tables
 from ._uncertainty import _sensitivity
 from ._wells import WellsScore, _wells_score
 
@@ -59,13 +60,7 @@ def resolve_model(model: object) -> Model:
 
 def _default_model() -> Model:
     """Return the shipped model with default options (loaded once; a hot path)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = load_model()
-    return _DEFAULT
-
-
-_DEFAULT: Model | None = None
+    return _shipped(DEFAULT_SETTING, DEFAULT_DVT_THRESHOLD)
 
 
 def load_model(

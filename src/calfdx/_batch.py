@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._checks import hashable_names
+from ._evidence import Soft, check_threshold
+from ._evidence import _state_of as state_of
 from ._exceptions import (
     EvidenceError,
     ImpossibleEvidenceError,
@@ -31,10 +33,9 @@ from ._exceptions import (
     UnknownFindingError,
     UnknownStateError,
 )
-from ._inference import Engine, Soft, check_threshold
-from ._inference import _state_of as state_of
+from ._inference import Engine
 from ._kernels import CodeArray, Scores
-from ._tables import CAUSE_NODE, DVT, Finding
+from ._schema import CAUSE_NODE, DVT, Finding
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Collection, Hashable, Mapping
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Final
 
@@ -28,6 +29,7 @@ __all__ = [
     "output_path",
     "positive_count",
     "pseudo_count",
+    "record_dict",
     "seed",
     "strict_json",
     "text",
@@ -161,6 +163,19 @@ def output_path(value: object, name: str) -> Path:
             return path
     msg = f"{name} must be a file or folder path (a str or pathlib.Path). Got {describe(value)}."
     raise InvalidOptionError(msg)
+
+
+def record_dict(record: Any) -> dict[str, Any]:
+    """Return a dataclass record's fields as a dictionary, in field order; mappings copied.
+
+    A shallow :func:`dataclasses.asdict` for records whose fields hold no other records: each
+    mapping becomes a new ``dict`` (a read-only ``MappingProxyType`` too, which ``asdict``
+    cannot copy), every other value is returned as it is.
+    """
+    return {
+        f.name: dict(value) if isinstance(value := getattr(record, f.name), Mapping) else value
+        for f in fields(record)
+    }
 
 
 def strict_json(record: Mapping[str, Any]) -> dict[str, Any]:

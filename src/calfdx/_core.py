@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Final, Protocol
 
-from ._inference import Engine, check_threshold
+from ._evidence import check_threshold
+from ._inference import Engine
 from ._kernels import BatchTables
-from ._tables import DVT, Cause, Finding, Tables, build_tables
+from ._schema import DVT, Cause, Finding, Tables
+from ._tables import build_tables
 
 __all__ = ["DEFAULT_DVT_THRESHOLD", "DISCLAIMER", "Compiled", "HasCompiled", "Posterior"]
 

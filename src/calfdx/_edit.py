@@ -23,7 +23,7 @@ from typing import Final
 
 from ._checks import describe, text, unit_probability
 from ._exceptions import InvalidOptionError
-from ._tables import Tables, cause_index
+from ._schema import Tables, cause_index
 
 __all__ = ["check_parent_state", "edit_likelihood", "edit_prior", "write_tables"]
 

@@ -18,9 +18,9 @@ import numpy.typing as npt
 from ._batch import score_frame
 from ._checks import positive_count, strict_json
 from ._checks import seed as check_seed
+from ._evidence import check_threshold
 from ._exceptions import EvidenceError, InvalidOptionError
-from ._inference import check_threshold
-from ._tables import DVT
+from ._schema import DVT
 
 if TYPE_CHECKING:
     import pandas as pd

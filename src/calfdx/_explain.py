@@ -38,9 +38,10 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ._checks import strict_json
+from ._checks import positive_count, record_dict, strict_json
 from ._exceptions import InvalidOptionError
-from ._tables import cause_index
+from ._format import percent
+from ._schema import cause_index
 from ._triage import Outcome, outcome
 
 if TYPE_CHECKING:
@@ -90,17 +91,7 @@ class Contribution:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary (non-finite numbers as None)."""
-        return strict_json(
-            {
-                "finding": self.finding,
-                "state": self.state,
-                "cause": self.cause,
-                "likelihood_ratio": self.likelihood_ratio,
-                "weight": self.weight,
-                "effect": self.effect,
-                "weights": None if self.weights is None else dict(self.weights),
-            }
-        )
+        return strict_json(record_dict(self))
 
     @property
     def given(self) -> str:
@@ -357,18 +348,7 @@ class Suggestion:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dictionary."""
-        return {
-            "finding": self.finding,
-            "question": self.question,
-            "information_gain": self.information_gain,
-            "flip_probability": self.flip_probability,
-            "answer_probability": dict(self.answer_probability),
-            "dvt_probability_if": dict(self.dvt_probability_if),
-            "cost": self.cost,
-            "reason": self.reason,
-            "triage_if": dict(self.triage_if),
-            "triage_change_probability": self.triage_change_probability,
-        }
+        return record_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,10 +412,6 @@ def _entropy_bits(p: FloatArray) -> FloatArray:
         terms = np.where(p > 0, -p * np.log2(np.where(p > 0, p, 1.0)), 0.0)
     result: FloatArray = terms.sum(axis=-1)
     return result
-
-
-def _percent(p: float) -> str:
-    return f"{100 * p:.1f}%" if p >= 0.001 else "<0.1%"
 
 
 RankBy = Literal["decision", "information", "triage"]
@@ -503,9 +479,7 @@ def next_questions(
     compiled: Compiled, result: Posterior, k: int, rank_by: RankBy
 ) -> QuestionRanking:
     """Rank the findings not yet given; see :meth:`Diagnosis.next_questions`."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        msg = f"k must be a positive integer. Got {k!r} instead."
-        raise InvalidOptionError(msg)
+    k = positive_count(k, "k")
     if not isinstance(rank_by, str) or rank_by not in _RANKINGS:
         msg = f"rank_by must be 'decision', 'information' or 'triage'. Got {rank_by!r} instead."
         raise InvalidOptionError(msg)
@@ -565,7 +539,7 @@ def next_questions(
     suggestions = []
     for finding, gain, flip, answer, dvt_after, triaged_if, change, emergency_change in scored[:k]:
         previews = ", ".join(
-            f"{_percent(float(p))} if {state}"
+            f"{percent(float(p), whole=math.inf)} if {state}"
             for state, p in zip(finding.states, dvt_after, strict=True)
         )
         if rank_by == "triage":

@@ -18,10 +18,10 @@ except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError(msg) from error
 
 from ._core import DISCLAIMER, HasCompiled, Posterior
-from ._tables import CODE_SYSTEMS
+from ._schema import CODE_SYSTEMS
 
 if TYPE_CHECKING:
-    from ._tables import Finding
+    from ._schema import Finding
     from ._triage import Triage
 
 

@@ -26,7 +26,7 @@ import numpy.typing as npt
 from ._exceptions import InvalidOptionError
 from ._inference import Engine
 
-__all__ = ["BatchTables", "Scores", "kernel_name"]
+__all__ = ["BatchTables", "Scores"]
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -272,18 +272,6 @@ def _compile_numba() -> Kernel | None:
                 alert[i] = dvt[i] >= threshold
 
     return cast("Kernel", numba_kernel)
-
-
-def kernel_name() -> str:
-    """Return the kernel ``diagnose_batch`` uses: ``"numba"`` when installed, else ``"numpy"``.
-
-    Examples
-    --------
-    >>> from calfdx._kernels import kernel_name
-    >>> kernel_name() in ("numba", "numpy")
-    True
-    """
-    return "numba" if _kernel(None) is not _numpy_kernel else "numpy"
 
 
 def _kernel(name: str | None) -> Kernel:

@@ -11,14 +11,16 @@ from ._checks import output_path, text
 from ._core import DEFAULT_DVT_THRESHOLD, Compiled
 from ._edit import check_parent_state, edit_likelihood, edit_prior, write_tables
 from ._evaluate import simulate
+from ._evidence import FindingValue, Soft, check_threshold, normalize_evidence
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
-from ._inference import Engine, FindingValue, Soft, check_threshold, normalize_evidence
+from ._inference import Engine
 from ._kernels import BatchTables
 from ._learn import fit
 from ._network import build_network, write_network
 from ._results import Diagnosis
-from ._tables import Cause, Finding, Source, Tables, table_frame
+from ._schema import Cause, Finding, Source, Tables
+from ._tables import table_frame
 from ._uncertainty import PosteriorInterval, posterior_interval
 from ._version import __version__
 
@@ -448,7 +450,7 @@ class Model:
         >>> model.calibrate().content_hash == model.content_hash  # targets already met
         True
         """
-        from ._targets import calibrate
+        from ._calibrate import calibrate
 
         compiled = self._compiled
         calibrated = calibrate(compiled, targets, margin=margin, max_iterations=max_iterations)

@@ -8,19 +8,16 @@ explicitly, so ``TabularCPD`` column order cannot be confused (pgmpy#1925).
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._exceptions import InvalidOptionError
-from ._tables import CAUSE_NODE, Tables
+from ._schema import CAUSE_NODE, Tables
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
 __all__ = ["build_network", "write_network"]
-
-logging.getLogger("calfdx").addHandler(logging.NullHandler())
 
 
 def build_network(tables: Tables) -> DiscreteBayesianNetwork:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Final, Protocol
 
 import numpy as np
 
+from ._checks import positive_count
 from ._exceptions import InvalidOptionError
-from ._tables import DVT
+from ._format import percent
+from ._schema import DVT
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -123,17 +125,9 @@ def _axes(what: str, ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
-def _percent(p: float) -> str:
-    if p >= 0.1:
-        return f"{100 * p:.0f}%"
-    return f"{100 * p:.1f}%" if p >= 0.001 else "<0.1%"
-
-
 def plot_diagnosis(result: Posterior, k: int = 10, ax: Axes | None = None) -> Axes:
     """Draw the ``k`` most probable causes as ranked bars; see :meth:`Diagnosis.plot`."""
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        msg = f"k must be a positive integer. Got {k!r} instead."
-        raise InvalidOptionError(msg)
+    k = positive_count(k, "k")
     shown = result.top(min(k, len(result.posterior)))
     ax = _axes("Diagnosis.plot", ax, (6.0, 0.35 * len(shown) + 1.4))
     causes = [cause for cause, _ in shown][::-1]
@@ -141,19 +135,19 @@ def plot_diagnosis(result: Posterior, k: int = 10, ax: Axes | None = None) -> Ax
     alert = _AGAINST if result.dvt_alert else _FOR
     colours = [alert if cause == DVT else _GREY for cause in causes]
     bars = ax.barh([result.labels[c] for c in causes], values, color=colours)
-    ax.bar_label(bars, labels=[_percent(v) for v in values], padding=2, fontsize="small")
+    ax.bar_label(bars, labels=[percent(v) for v in values], padding=2, fontsize="small")
     ax.axvline(
         result.dvt_threshold,
         color=_AGAINST,
         linestyle="--",
         linewidth=1,
-        label=f"DVT alert threshold ({_percent(result.dvt_threshold)})",
+        label=f"DVT alert threshold ({percent(result.dvt_threshold)})",
     )
     ax.legend(loc="lower right", fontsize="small")
     ax.set_xlim(0, min(1.0, max(values) * 1.2 + 0.02))
     ax.set_xlabel("posterior probability")
     state = "DVT alert" if result.dvt_alert else "no DVT alert"
-    ax.set_title(f"P(DVT) = {_percent(result.dvt_probability)}: {state}", loc="left")
+    ax.set_title(f"P(DVT) = {percent(result.dvt_probability)}: {state}", loc="left")
     return ax
 
 
@@ -162,7 +156,7 @@ def plot_explanation(explanation: Waterfall, ax: Axes | None = None) -> Axes:
     records = explanation.records
     ax = _axes("Explanation.plot", ax, (6.0, 0.35 * len(records) + 1.8))
     prior, posterior = explanation.prior_log_odds, explanation.posterior_log_odds
-    labels = [f"prior ({_percent(explanation.prior_probability)})"]
+    labels = [f"prior ({percent(explanation.prior_probability)})"]
     lefts, widths, colours = [0.0], [prior], [_GREY]
     level = prior
     for record in records:
@@ -173,7 +167,7 @@ def plot_explanation(explanation: Waterfall, ax: Axes | None = None) -> Axes:
             _GREY if record.effect == "neutral" else (_FOR if record.weight > 0 else _AGAINST)
         )
         level += record.weight
-    labels.append(f"posterior ({_percent(explanation.posterior_probability)})")
+    labels.append(f"posterior ({percent(explanation.posterior_probability)})")
     lefts.append(0.0)
     widths.append(posterior)
     colours.append(_GREY)
@@ -239,7 +233,7 @@ def plot_roc(evaluation: Scored, ax: Axes | None = None) -> Axes:
         marker="o",
         color=_AGAINST,
         linestyle="none",
-        label=f"alert at {_percent(evaluation.threshold)}",
+        label=f"alert at {percent(evaluation.threshold)}",
     )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)

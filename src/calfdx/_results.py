@@ -14,7 +14,7 @@ from ._conflict import Conflict, conflict
 from ._core import DISCLAIMER, Compiled, HasCompiled
 from ._exceptions import InvalidOptionError
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
-from ._tables import RedFlag
+from ._schema import RedFlag
 from ._triage import Triage, fired_red_flags, triage, unchecked_red_flags
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, cast
 
-from ._tables import URGENCY_LEVELS, RedFlag, Urgency
+from ._schema import URGENCY_LEVELS, RedFlag, Urgency
 
 if TYPE_CHECKING:
     from ._core import Compiled, Posterior

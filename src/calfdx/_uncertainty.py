@@ -35,9 +35,9 @@ import numpy.typing as npt
 
 from ._checks import positive_count, strict_json
 from ._checks import seed as check_seed
+from ._evidence import FindingValue, Soft, check_threshold, normalize_evidence
 from ._exceptions import InvalidOptionError
-from ._inference import FindingValue, Soft, check_threshold, normalize_evidence
-from ._tables import cause_index
+from ._schema import cause_index
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

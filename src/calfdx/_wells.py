@@ -32,8 +32,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._checks import strict_json
+from ._evidence import FindingValue, normalize_evidence
 from ._exceptions import InvalidOptionError
-from ._inference import FindingValue, normalize_evidence
 
 if TYPE_CHECKING:
     from ._core import Compiled

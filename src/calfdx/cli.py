@@ -32,7 +32,9 @@ from ._core import DISCLAIMER
 from ._exceptions import CalfdxError, TableProblem
 from ._model import Model
 from ._results import Diagnosis
-from ._tables import DEFAULT_SETTING, Finding, parse_number, table_problems
+from ._rows import parse_number
+from ._schema import DEFAULT_SETTING, Finding
+from ._tables import table_problems
 from ._version import __version__
 
 __all__ = ["main"]

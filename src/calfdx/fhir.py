@@ -61,6 +61,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from ._api import resolve_model
 from ._core import DISCLAIMER
+from ._evidence import FindingValue, normalize_evidence
 from ._exceptions import (
     DuplicateFindingError,
     EvidenceError,
@@ -89,12 +90,11 @@ from ._fhir import (
     _state_codings,
     risk_assessment,
 )
-from ._inference import FindingValue, normalize_evidence
 from ._model import Model
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._tables import Finding
+    from ._schema import Finding
 
 __all__ = [
     "CAUSE_SYSTEM",
