@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ._checks import strict_json
+from ._checks import positive_count, strict_json
 from ._conflict import Conflict, conflict
 from ._core import DISCLAIMER, Compiled, HasCompiled
-from ._exceptions import InvalidOptionError
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
+from ._format import percent
 from ._schema import RedFlag
 from ._triage import Triage, fired_red_flags, triage, unchecked_red_flags
 
@@ -29,14 +29,6 @@ __all__ = ["DISCLAIMER", "Diagnosis"]
 # __str__ lists causes until this much probability is shown (and at least _MIN_SHOWN of them).
 _SHOWN_MASS: Final = 0.995
 _MIN_SHOWN: Final = 5
-
-
-def _percent(p: float) -> str:
-    if p >= 0.1:
-        return f"{100 * p:.0f}%"
-    if p >= 0.001:
-        return f"{100 * p:.1f}%"
-    return "<0.1%"
 
 
 @dataclass(frozen=True, slots=True, repr=False)
@@ -166,15 +158,12 @@ class Diagnosis:
         >>> result.top(1)[0][0]
         'superficial_thrombophlebitis'
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            msg = f"k must be a positive integer. Got {k!r} instead."
-            raise InvalidOptionError(msg)
-        return list(self.posterior.items())[:k]
+        return list(self.posterior.items())[: positive_count(k, "k")]
 
     @property
     def alert_message(self) -> str:
         """A plain-language sentence about the DVT alert, with the disclaimer."""
-        p, t = _percent(self.dvt_probability), _percent(self.dvt_threshold)
+        p, t = percent(self.dvt_probability), percent(self.dvt_threshold)
         if self.dvt_alert:
             head = (
                 f"DVT ALERT: P(DVT) = {p}, at or above the alert threshold of {t}. DVT is not "
@@ -540,10 +529,10 @@ class Diagnosis:
         lines = [f"calfdx differential diagnosis of calf pain (setting: {self.setting})"]
         for rank, (cause, p) in enumerate(shown, start=1):
             label = self.labels[cause].ljust(width)
-            lines.append(f"{rank:>3}. {label}  {_percent(p):>6}  [{self.urgency[cause]}]")
+            lines.append(f"{rank:>3}. {label}  {percent(p):>6}  [{self.urgency[cause]}]")
         hidden = len(self.posterior) - len(shown)
         if hidden:
-            lines.append(f"     ... {hidden} more causes, together {_percent(max(rest, 0.0))}")
+            lines.append(f"     ... {hidden} more causes, together {percent(max(rest, 0.0))}")
         lines.append("")
         lines.append(self.alert_message)
         for flag in self.red_flags:
@@ -573,14 +562,14 @@ class Diagnosis:
         rows = "".join(
             f"<tr><td>{rank}</td><td>{html.escape(self.labels[c])}</td>"
             f"<td><code>{html.escape(c)}</code></td><td>{html.escape(self.urgency[c])}</td>"
-            f"<td style='text-align:right'>{_percent(p)}</td></tr>"
+            f"<td style='text-align:right'>{percent(p)}</td></tr>"
             for rank, (c, p) in enumerate(shown, start=1)
         )
         hidden = len(self.posterior) - len(shown)
         if hidden:
             rows += (
                 f"<tr><td></td><td colspan='3'><i>{hidden} more causes</i></td>"
-                f"<td style='text-align:right'>{_percent(max(rest, 0.0))}</td></tr>"
+                f"<td style='text-align:right'>{percent(max(rest, 0.0))}</td></tr>"
             )
         colour = "#b00020" if self.dvt_alert else "#2e7d32"
         given = self._given()
