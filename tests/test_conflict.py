@@ -89,7 +89,7 @@ def _exact_percentile(model: calfdx.Model, eliminator: Any, findings: dict[str, 
 def test_the_percentile_is_exact_on_few_findings(
     findings: dict, exact: calfdx.Model, eliminator: Any
 ) -> None:
-    """Up to 4,096 pictures the percentile is exact, as pgmpy's enumeration finds it.
+    """Up to 32,768 pictures the percentile is exact, as pgmpy's enumeration finds it.
 
     The exact percentile is the probability, under the model, of a picture of the same
     findings whose best fit is at most the patient's; pgmpy's P(picture) and posteriors
@@ -106,7 +106,7 @@ def test_the_percentile_is_exact_on_few_findings(
 def test_the_reference_patients_follow_the_model(
     findings: dict, exact: calfdx.Model, eliminator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Beyond 4,096 pictures, the drawn patients estimate the exact percentile.
+    """Beyond the exact limit, the drawn patients estimate the exact percentile.
 
     The draws (a parent before its children, also when only the children are observed) are
     forced here by lowering the limit.

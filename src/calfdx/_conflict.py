@@ -13,13 +13,14 @@ its parent when the parent is not observed). Unlike :math:`P(e)`, this does not 
 rare cause with a textbook picture. The reference is the model's own patients with the
 same findings observed: a picture e' of those findings is as probable as P(e') under the
 model, and the percentile is the probability that max_c P(e' | c) is at most the patient's.
-Up to 4,096 pictures (twelve yes/no findings) it is exact, every picture enumerated with its
+Up to 32,768 pictures (fifteen yes/no findings) it is exact, every picture enumerated with its
 probability from the families' compiled rows; beyond that calfdx draws 4,000 patients from
 the model (a cause from the prior, then each family's parent and its children), seeded, so
 the answer is reproducible either way. The reference depends only on which findings were
-observed, so it is kept (for 256 sets of findings) and serves every later patient asked the
-same questions. When the patient's best fit is worse than that of 99% of the model's own
-patients, the picture fits none of the modelled causes well: ``conflict`` is True. The classic
+observed, so it is kept (for 64 sets of findings) and serves every later patient asked the
+same questions (a vectorised comparison). When the patient's best fit is worse than that of
+99% of the model's own patients, the picture fits none of the modelled causes well:
+``conflict`` is True. The classic
 conflict measure :math:`\log \prod_f P(e_f) - \log P(e)` (Jensen, *Bayesian Networks and
 Decision Graphs*) is reported too, with exact :math:`P(e_f)` (a child's marginal over its
 parent) and :math:`P(e)`: positive values mean the findings do not fit together.
@@ -48,11 +49,14 @@ __all__ = ["Conflict", "conflict"]
 CONFLICT_PERCENTILE: Final = 0.01
 #: Patients drawn from the model for the comparison, beyond EXACT_PATTERNS pictures.
 DRAWS: Final = 4000
-#: Up to this many pictures (joint states) of the observed findings (twelve yes/no
+#: Up to this many pictures (joint states) of the observed findings (fifteen yes/no
 #: findings), the comparison is exact: every picture is enumerated with its probability.
-EXACT_PATTERNS: Final = 4096
-#: References (one per model and set of observed findings) kept in memory, 64 kB at most each.
-REFERENCES: Final = 256
+#: Enumeration costs pictures x causes; the draws cost draws x causes x findings, so up to
+#: here the exact answer is also the cheaper one.
+EXACT_PATTERNS: Final = 32_768
+#: References (one per model and set of observed findings) kept in memory, 512 kB at most
+#: each.
+REFERENCES: Final = 64
 #: Below this log best fit the exact comparison, done in linear space, could underflow: the
 #: draws (in log space) are used instead.
 _LOWEST_LINEAR: Final = -600.0
@@ -76,8 +80,8 @@ class Conflict:
         Natural log of max over causes of P(findings | cause).
     percentile : float
         Fraction of the model's own patients whose best fit is at most as good: exact
-        (every picture of the observed findings, weighted by its probability) up to 4,096
-        pictures, else estimated from seeded draws (``draws`` > 0).
+        (every picture of the observed findings, weighted by its probability) up to
+        32,768 pictures, else estimated from seeded draws (``draws`` > 0).
     conflict_measure : float
         ``log prod P(e_f) - log P(e)``; positive when the findings do not fit together.
     draws : int
@@ -123,17 +127,19 @@ def _patterns(
 ) -> FloatArray:
     """Return P(picture | cause) for every picture (joint state) of the observed findings.
 
-    One row per combination of the observed findings' states (families in order), so
-    (product of their numbers of states, causes). Linear, not log: at most twelve yes/no
-    findings' worth of probabilities multiply, far from underflow.
+    Causes by pictures: one column per combination of the observed findings' states
+    (families in order), so (causes, product of their numbers of states); the reductions
+    over causes then run along contiguous rows. Linear, not log: at most twelve yes/no
+    findings' worth of probabilities multiply, far from underflow (the caller checks the
+    patient's best fit).
     """
-    joint = np.ones((1, len(engine.causes)))
+    joint = np.ones((len(engine.causes), 1))
     for slot, members in touched:
         seen = [m for m in members if m in observed]
         grids = np.meshgrid(*(np.arange(len(engine.states[m])) for m in seen), indexing="ij")
         rows = engine.family_row(slot, {m: g.ravel() for m, g in zip(seen, grids, strict=True)})
-        family = engine.family_table(slot)[rows]  # (pictures of the family, causes)
-        joint = (joint[:, None, :] * family[None, :, :]).reshape(-1, joint.shape[1])
+        family = engine.family_table(slot)[rows].T  # (causes, pictures of the family)
+        joint = (joint[:, :, None] * family[:, None, :]).reshape(joint.shape[0], -1)
     return joint
 
 
@@ -143,8 +149,8 @@ def _reference(
 ) -> tuple[FloatArray, FloatArray, int]:
     """Return the model's own patients with these findings observed.
 
-    Returned: their log best fits, sorted; the cumulative probability up to each; and how
-    many patients were drawn (0: exact). Exact (``draws`` 0): every picture of the
+    Returned: their log best fits; the probability of each; and how many patients were
+    drawn (0: exact). Exact (``draws`` 0): every picture of the
     findings, weighted by its probability. Otherwise ``draws`` patients drawn with ``seed``:
     causes from the prior, then the findings (a parent before its children). Both depend
     only on which findings were observed, not on their states, so one reference serves every
@@ -161,8 +167,8 @@ def _reference(
     if draws == 0:
         joint = _patterns(engine, touched, names)
         with np.errstate(divide="ignore"):
-            fits = np.log(joint.max(axis=1))
-        weights = joint @ prior
+            fits = np.log(joint.max(axis=0))
+        weights = prior @ joint
     else:
         rng = np.random.default_rng(seed)
         causes = rng.choice(len(prior), size=draws, p=prior / prior.sum())
@@ -173,11 +179,9 @@ def _reference(
             simulated += engine.log_family_table(slot)[engine.family_row(slot, digits)]
         fits = simulated.max(axis=1)
         weights = np.full(draws, 1.0 / draws)
-    order = np.argsort(fits, kind="stable")
-    sorted_fits, cumulative = fits[order], np.cumsum(weights[order])
-    for array in (sorted_fits, cumulative):
+    for array in (fits, weights):
         array.flags.writeable = False
-    return sorted_fits, cumulative, draws
+    return fits, weights, draws
 
 
 def conflict(
@@ -213,9 +217,8 @@ def conflict(
     exact = best_fit > _LOWEST_LINEAR and (
         math.prod(len(engine.states[name]) for name in names) <= EXACT_PATTERNS
     )
-    fits, cumulative, drawn_count = _reference(compiled, names, 0 if exact else draws, seed)
-    below = int(np.searchsorted(fits, best_fit + 1e-12, side="right"))
-    percentile = min(float(cumulative[below - 1]), 1.0) if below else 0.0
+    fits, weights, drawn_count = _reference(compiled, names, 0 if exact else draws, seed)
+    percentile = min(float(weights[fits <= best_fit + 1e-12].sum()), 1.0)
     outside = percentile < CONFLICT_PERCENTILE
     message = (
         "These findings fit none of the modelled causes well: fewer than 1% of the model's "
