@@ -63,8 +63,35 @@ def test_explanation_views() -> None:
         swelling="yes", side="unilateral", recent_immobilization="yes", trauma="no", age="65_plus"
     )
     why = result.explain("dvt")
-    assert why is not None
-    assert {r.finding for r in why.supporting} >= {"swelling", "recent_immobilization"}
+    assert why.cause == "dvt"
+    assert why.posterior_probability == result.posterior["dvt"]
+    # One record per observed finding, in the vocabulary's order, each for the cause asked.
+    assert [(r.finding, r.state) for r in why.records] == [
+        (n, result.findings[n]) for n in VOCABULARY if n in result.findings
+    ]
+    assert {r.cause for r in why.records} == {"dvt"}
+    # The first record is P(age | dvt) / P(age | not dvt) under the prior, worked here.
+    model = calfdx.load_model()
+    prior = model.prior
+    others = prior.drop("dvt")
+    given_other = sum(model.likelihood("age", c)["65_plus"] * p for c, p in others.items())
+    ratio = model.likelihood("age", "dvt")["65_plus"] / (given_other / others.sum())
+    assert why.records[0].finding == "age"
+    assert why.records[0].likelihood_ratio == pytest.approx(ratio, rel=1e-12)
+    total = why.prior_log_odds + sum(r.weight for r in why.records)
+    assert total == pytest.approx(why.posterior_log_odds, rel=1e-12)
+    # Supporting records strongest first; the groups partition the records by effect.
+    assert [r.finding for r in why.supporting] == [
+        "swelling",
+        "recent_immobilization",
+        "age",
+        "side",
+    ]
+    weights = [r.weight for r in why.supporting]
+    assert weights == sorted(weights, reverse=True)
+    assert why.against == ()
+    assert [r.finding for r in why.neutral] == ["trauma"]
+    assert all(1 / 1.1 <= r.likelihood_ratio <= 1.1 for r in why.neutral)
     assert list(why.to_frame().columns) == [
         "finding",
         "state",
