@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -60,10 +61,25 @@ def test_with_likelihood_edits_one_distribution(model: calfdx.Model) -> None:
         (lambda m: m.with_setting("mars"), "Unknown setting 'mars'"),
     ],
 )
-def test_bad_edits_are_rejected(model: calfdx.Model, call: object, match: str) -> None:
+def test_bad_edits_are_rejected(
+    model: calfdx.Model, call: Callable[[calfdx.Model], object], match: str
+) -> None:
     """Check bad edits raise a clear error and leave the model as it was."""
+    patient = {"swelling": "yes", "side": "unilateral", "warmth": "yes", "redness": "no"}
+    before = (
+        model.content_hash,
+        model.setting,
+        model.prior,
+        model.likelihoods.copy(),
+        model.diagnose(patient).posterior,
+    )
     with pytest.raises(calfdx.InvalidOptionError, match=match):
-        call(model)  # type: ignore[operator]
+        call(model)
+    assert model.content_hash == before[0]
+    assert model.setting == before[1]
+    pd.testing.assert_series_equal(model.prior, before[2], check_exact=True)
+    pd.testing.assert_frame_equal(model.likelihoods, before[3], check_exact=True)
+    assert model.diagnose(patient).posterior == before[4]
 
 
 def test_with_likelihood_edits_one_block_of_a_child(model: calfdx.Model) -> None:
