@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from .tablewriter import Children, Likelihoods
 
 #: Small probabilities whose products underflow (1e-300 squared is 0.0 in floating point).
-EXTREME: tuple[float, ...] = (1e-300, 1e-250, 1e-160, 1e-30, 1e-12)
+EXTREME: tuple[float, ...] = (1e-300, 1e-250, 1e-200, 1e-160, 1e-30, 1e-12)
 
 
 @st.composite
@@ -81,10 +81,21 @@ def networks(
         for cause in causes:
             for state, p in zip(states, distribution(len(states)), strict=True):
                 table[state][cause] = p
+        if extreme and draw(st.booleans()):
+            make_rare(table, draw(st.sampled_from(states)), draw)
         if extreme and allow_zero and draw(st.booleans()):
             rule_out(table, draw(st.sampled_from(states)))
         likelihood[f"finding_{f}"] = table
     return prior, likelihood
+
+
+def make_rare(table: dict[str, dict[str, float]], state: str, draw: st.DrawFn) -> None:
+    """Give ``state`` a probability of 1e-200 or less under every cause (two underflow)."""
+    for cause, p in table[state].items():
+        tiny = draw(st.sampled_from(EXTREME[:3]))
+        other = max((s for s in table if s != state), key=lambda s: table[s][cause])
+        table[other][cause] = max(table[other][cause] + p - tiny, 0.0)
+        table[state][cause] = tiny
 
 
 def rule_out(table: dict[str, dict[str, float]], state: str) -> None:
