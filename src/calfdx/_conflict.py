@@ -95,7 +95,7 @@ def conflict(
     compiled: Compiled, result: Posterior, draws: int = DRAWS, seed: int = SEED
 ) -> Conflict:
     """Return the conflict check of ``result``'s hard findings."""
-    from scipy.special import logsumexp  # imported here, off the import path of calfdx
+    from scipy.special import logsumexp
 
     engine = compiled.engine
     tables = compiled.tables

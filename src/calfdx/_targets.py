@@ -240,7 +240,7 @@ class TargetReport:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per target: ids, published value and CI, model value, met, miss."""
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         return pd.DataFrame([check.to_dict() for check in self.checks])
 
@@ -631,7 +631,7 @@ def calibrate(
 
     See :meth:`calfdx.Model.calibrate`.
     """
-    from scipy.optimize import minimize  # imported here: diagnosing needs no scipy
+    from scipy.optimize import minimize
 
     if (
         isinstance(max_iterations, bool)
