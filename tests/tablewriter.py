@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 import calfdx
 from calfdx._tables import build_tables
@@ -20,7 +22,7 @@ FloatArray = npt.NDArray[np.float64]
 Likelihoods = Mapping[str, Mapping[str, Mapping[str, float]]]
 
 
-def _csv(header: list[str], rows: list[list[object]]) -> bytes:
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
     handle = io.StringIO()
     writer = csv.writer(handle, lineterminator="\n")
     writer.writerow(header)
@@ -191,3 +193,10 @@ def with_zeros(model: calfdx.Model, finding: str, values: list[list[float]]) -> 
     likelihood = dict(tables.likelihood)
     likelihood[finding] = np.array(values, dtype=np.float64)
     return calfdx.Model(dataclasses.replace(tables, likelihood=likelihood))
+
+
+def row_at(frame: pd.DataFrame, key: tuple[str, ...]) -> dict[str, Any]:
+    """The one row of ``frame`` (indexed by several columns) at ``key``, as a dict."""
+    found = frame.xs(key)
+    assert isinstance(found, pd.Series), key
+    return {str(column): value for column, value in found.items()}

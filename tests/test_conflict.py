@@ -52,12 +52,14 @@ def _best_fit(eliminator: Any, prior: dict[str, float], findings: dict[str, str]
     """Max over causes of P(findings | cause) = P(cause | findings) P(findings) / P(cause)."""
     posterior = eliminator.query(["cause"], evidence=findings, show_progress=False)
     evidence = _probability(eliminator, findings)
-    return max(posterior.get_value(cause=c) * evidence / p for c, p in prior.items() if p > 0)
+    return max(
+        float(posterior.get_value(cause=c)) * evidence / p for c, p in prior.items() if p > 0
+    )
 
 
 @pytest.mark.parametrize("findings", CASES)
 def test_the_measures_equal_variable_elimination(
-    findings: dict, exact: calfdx.Model, eliminator: Any
+    findings: dict[str, Any], exact: calfdx.Model, eliminator: Any
 ) -> None:
     """Check log P(e), the best fit and log prod P(e_f) - log P(e) against pgmpy."""
     model = exact
@@ -74,7 +76,7 @@ def test_the_measures_equal_variable_elimination(
 
 @pytest.mark.parametrize("findings", CASES[1:3])
 def test_the_reference_patients_follow_the_model(
-    findings: dict, exact: calfdx.Model, eliminator: Any
+    findings: dict[str, Any], exact: calfdx.Model, eliminator: Any
 ) -> None:
     """Check the drawn patients' percentile against the exact one, found by enumeration.
 
@@ -86,16 +88,16 @@ def test_the_reference_patients_follow_the_model(
     prior = dict(zip(model._engine.causes, model._tables.prior.tolist(), strict=True))
     best = _best_fit(eliminator, prior, findings)
     names = list(findings)
-    exact = 0.0
+    share = 0.0
     for states in itertools.product(*(model.findings[n].states for n in names)):
         picture = dict(zip(names, states, strict=True))
         if _best_fit(eliminator, prior, picture) <= best * (1 + 1e-12):
-            exact += _probability(eliminator, picture)
-    assert 0.0 < exact < 1.0  # a case where the draws matter
+            share += _probability(eliminator, picture)
+    assert 0.0 < share < 1.0  # a case where the draws matter
     draws = 40_000
     checked = conflict(model._compiled, model.diagnose(findings), draws=draws)
-    error = math.sqrt(exact * (1 - exact) / draws)
-    assert checked.percentile == pytest.approx(exact, abs=5 * error)
+    error = math.sqrt(share * (1 - share) / draws)
+    assert checked.percentile == pytest.approx(share, abs=5 * error)
 
 
 def test_the_check_is_reproducible() -> None:

@@ -110,7 +110,7 @@ def target_values(
         prior = prior / prior.sum(axis=-1, keepdims=True)
         if target.score is not None:
             points, low, high = SCORES[target.score]
-            key = (target.evidence, id(points))
+            key: tuple[object, ...] = (target.evidence, id(points))
             if key not in distributions:
                 distributions[key] = score_totals(
                     likelihood, states, dict(target.evidence), points, parents=parents
