@@ -38,7 +38,7 @@ test: lint typecheck docs
 
 ## check: the quick loop (under a minute): lint, type-check, and the tests not marked slow
 # Skips the notebooks, the wheel install and the docs build (make test runs them), and runs
-# the property tests on a fifth of their examples (CALFDX_QUICK, tests/conftest.py).
+# the property tests on a tenth of their examples (CALFDX_QUICK, tests/conftest.py).
 check: lint typecheck
 	CALFDX_QUICK=1 $(BIN)/pytest -q -m "not slow"
 
