@@ -1,5 +1,6 @@
-# The README's two commands: `make demo` and `make test`. Everything is installed into .venv
-# from this project's own files (pyproject.toml, pinned by requirements/constraints.txt).
+# The README's commands: `make demo`, `make test` and, while working, `make check`. Everything
+# is installed into .venv from this project's own files (pyproject.toml, pinned by
+# requirements/constraints.txt).
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -11,7 +12,7 @@ CONSTRAINTS := requirements/constraints.txt
 DEMO_PATIENT := age=65_plus onset=gradual side=unilateral exertion=unrelated swelling=yes \
 	calf_tenderness=yes recent_immobilization=yes trauma=no
 
-.PHONY: demo test lint typecheck pytest docs bench validate constraints clean
+.PHONY: demo test check lint typecheck pytest docs bench validate constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +36,12 @@ demo: $(VENV)/.demo-installed
 test: lint typecheck docs
 	CALFDX_NOTEBOOKS_RUN_BY_DOCS=1 $(MAKE) pytest
 
+## check: the quick loop (under a minute): lint, type-check, and the tests not marked slow
+# Skips the notebooks, the wheel install and the docs build (make test runs them), and runs
+# the property tests on a tenth of their examples (CALFDX_QUICK, tests/conftest.py).
+check: lint typecheck
+	CALFDX_QUICK=1 $(BIN)/pytest -q -m "not slow"
+
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -42,8 +49,9 @@ lint: $(VENV)/.test-installed
 typecheck: $(VENV)/.test-installed
 	$(BIN)/mypy
 
+# Fails when the tests cover less of src/calfdx than [tool.coverage.report] fail_under.
 pytest: $(VENV)/.test-installed
-	$(BIN)/pytest
+	$(BIN)/pytest --cov=calfdx --cov-report=term
 
 ## docs: build the documentation site into docs/_build/html; warnings are errors
 docs: $(VENV)/.test-installed

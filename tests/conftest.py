@@ -18,6 +18,25 @@ from .tablewriter import TOY_LIKELIHOOD, TOY_PRIOR, write_tables
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+#: make check's quick loop (CALFDX_QUICK=1) runs each property test on a tenth of the
+#: examples its @settings asks for, at least 5; make test runs them all.
+QUICK = os.environ.get("CALFDX_QUICK") == "1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under CALFDX_QUICK=1, cut every hypothesis test's max_examples to a tenth."""
+    if not QUICK:
+        return
+    done: set[int] = set()
+    for item in items:
+        test = getattr(item, "obj", None)
+        # A test's own @settings win over a profile, so the cut is made on each test's.
+        own = getattr(test, "_hypothesis_internal_use_settings", None)
+        if own is None or id(test) in done:
+            continue
+        done.add(id(test))
+        quick = settings(own, max_examples=max(5, own.max_examples // 10))
+        test._hypothesis_internal_use_settings = quick  # type: ignore[union-attr]
 
 
 @pytest.fixture

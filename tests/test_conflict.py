@@ -52,12 +52,14 @@ def _best_fit(eliminator: Any, prior: dict[str, float], findings: dict[str, str]
     """Max over causes of P(findings | cause) = P(cause | findings) P(findings) / P(cause)."""
     posterior = eliminator.query(["cause"], evidence=findings, show_progress=False)
     evidence = _probability(eliminator, findings)
-    return max(posterior.get_value(cause=c) * evidence / p for c, p in prior.items() if p > 0)
+    return max(
+        float(posterior.get_value(cause=c)) * evidence / p for c, p in prior.items() if p > 0
+    )
 
 
 @pytest.mark.parametrize("findings", CASES)
 def test_the_measures_equal_variable_elimination(
-    findings: dict, exact: calfdx.Model, eliminator: Any
+    findings: dict[str, Any], exact: calfdx.Model, eliminator: Any
 ) -> None:
     """Check log P(e), the best fit and log prod P(e_f) - log P(e) against pgmpy."""
     model = exact
@@ -77,17 +79,17 @@ def _exact_percentile(model: calfdx.Model, eliminator: Any, findings: dict[str, 
     prior = dict(zip(model._engine.causes, model._tables.prior.tolist(), strict=True))
     best = _best_fit(eliminator, prior, findings)
     names = list(findings)
-    exact = 0.0
+    share = 0.0
     for states in itertools.product(*(model.findings[n].states for n in names)):
         picture = dict(zip(names, states, strict=True))
         if _best_fit(eliminator, prior, picture) <= best * (1 + 1e-12):
-            exact += _probability(eliminator, picture)
-    return exact
+            share += _probability(eliminator, picture)
+    return share
 
 
 @pytest.mark.parametrize("findings", CASES)
 def test_the_percentile_is_exact_on_few_findings(
-    findings: dict, exact: calfdx.Model, eliminator: Any
+    findings: dict[str, str], exact: calfdx.Model, eliminator: Any
 ) -> None:
     """Up to 32,768 pictures the percentile is exact, as pgmpy's enumeration finds it.
 
@@ -104,7 +106,10 @@ def test_the_percentile_is_exact_on_few_findings(
 
 @pytest.mark.parametrize("findings", CASES[:3])
 def test_the_reference_patients_follow_the_model(
-    findings: dict, exact: calfdx.Model, eliminator: Any, monkeypatch: pytest.MonkeyPatch
+    findings: dict[str, str],
+    exact: calfdx.Model,
+    eliminator: Any,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Beyond the exact limit, the drawn patients estimate the exact percentile.
 

@@ -21,18 +21,19 @@ CAUSES = [c.id for c in calfdx.load_model().causes]
 
 
 @st.composite
-def patients(draw: st.DrawFn) -> dict[str, object]:
+def patients(draw: st.DrawFn) -> dict[str, Any]:
     """Random hard evidence plus, sometimes, soft evidence on a yes/no finding."""
-    findings: dict[str, object] = dict(draw(evidence(VOCABULARY)))
+    findings: dict[str, Any] = dict(draw(evidence(VOCABULARY)))
     yes_no = [n for n, s in VOCABULARY.items() if s == ("yes", "no") and n not in findings]
-    if yes_no and draw(st.booleans()):
+    soft: bool = draw(st.booleans())
+    if yes_no and soft:
         findings[draw(st.sampled_from(yes_no))] = draw(st.floats(0.01, 0.99))
     return findings
 
 
 @settings(max_examples=150, deadline=None)
 @given(findings=patients(), cause=st.sampled_from(CAUSES))
-def test_weights_reproduce_the_posterior_log_odds(findings: dict, cause: str) -> None:
+def test_weights_reproduce_the_posterior_log_odds(findings: dict[str, Any], cause: str) -> None:
     """Check prior log-odds plus the weights equal the posterior log-odds, for any cause."""
     result = calfdx.diagnose(findings)
     why = result.explain(cause)
@@ -63,8 +64,35 @@ def test_explanation_views() -> None:
         swelling="yes", side="unilateral", recent_immobilization="yes", trauma="no", age="65_plus"
     )
     why = result.explain("dvt")
-    assert why is not None
-    assert {r.finding for r in why.supporting} >= {"swelling", "recent_immobilization"}
+    assert why.cause == "dvt"
+    assert why.posterior_probability == result.posterior["dvt"]
+    # One record per observed finding, in the vocabulary's order, each for the cause asked.
+    assert [(r.finding, r.state) for r in why.records] == [
+        (n, result.findings[n]) for n in VOCABULARY if n in result.findings
+    ]
+    assert {r.cause for r in why.records} == {"dvt"}
+    # The first record is P(age | dvt) / P(age | not dvt) under the prior, worked here.
+    model = calfdx.load_model()
+    prior = model.prior
+    others = prior.drop("dvt")
+    given_other = sum(model.likelihood("age", str(c))["65_plus"] * p for c, p in others.items())
+    ratio = model.likelihood("age", "dvt")["65_plus"] / (given_other / others.sum())
+    assert why.records[0].finding == "age"
+    assert why.records[0].likelihood_ratio == pytest.approx(ratio, rel=1e-12)
+    total = why.prior_log_odds + sum(r.weight for r in why.records)
+    assert total == pytest.approx(why.posterior_log_odds, rel=1e-12)
+    # Supporting records strongest first; the groups partition the records by effect.
+    assert [r.finding for r in why.supporting] == [
+        "swelling",
+        "recent_immobilization",
+        "age",
+        "side",
+    ]
+    weights = [r.weight for r in why.supporting]
+    assert weights == sorted(weights, reverse=True)
+    assert why.against == ()
+    assert [r.finding for r in why.neutral] == ["trauma"]
+    assert all(1 / 1.1 <= r.likelihood_ratio <= 1.1 for r in why.neutral)
     assert list(why.to_frame().columns) == [
         "finding",
         "state",
@@ -169,7 +197,7 @@ def test_costs_change_the_information_ranking(tmp_path: Path) -> None:
     ("kwargs", "match"),
     [({"k": 0}, "k must be a positive integer"), ({"rank_by": "vibes"}, "rank_by must be")],
 )
-def test_bad_question_options(kwargs: dict, match: str) -> None:
+def test_bad_question_options(kwargs: dict[str, Any], match: str) -> None:
     """Check bad options for next_questions get a clear error."""
     with pytest.raises(calfdx.InvalidOptionError, match=match):
         calfdx.diagnose(swelling="yes").next_questions(**kwargs)
@@ -201,7 +229,9 @@ def _log_odds(p: float) -> float:
 
 
 @pytest.mark.parametrize("findings", FAMILY_CASES)
-def test_each_weight_is_the_exact_step_of_the_log_odds_within_families(findings: dict) -> None:
+def test_each_weight_is_the_exact_step_of_the_log_odds_within_families(
+    findings: dict[str, Any],
+) -> None:
     """Check every record's weight is the change of log-odds when its finding is added.
 
     With families, the contribution of a finding is P(e_f | cause, earlier evidence of its
@@ -266,7 +296,9 @@ PREDICTIVE_CASES = [
 
 
 @pytest.mark.parametrize("findings", PREDICTIVE_CASES)
-def test_answer_probabilities_equal_variable_elimination(findings: dict, eliminator: Any) -> None:
+def test_answer_probabilities_equal_variable_elimination(
+    findings: dict[str, Any], eliminator: Any
+) -> None:
     """Check P(answer | evidence) and P(DVT | evidence, answer) against pgmpy to 1e-9."""
     model = calfdx.load_model()
     result = model.diagnose(findings)
@@ -296,7 +328,7 @@ def test_answer_probabilities_equal_variable_elimination(findings: dict, elimina
     ],
 )
 def test_answer_probabilities_with_soft_evidence_equal_variable_elimination(
-    hard: dict, soft_name: str, weights: dict, eliminator: Any
+    hard: dict[str, Any], soft_name: str, weights: dict[str, Any], eliminator: Any
 ) -> None:
     """Check the predictive under soft evidence in the family against pgmpy to 1e-9.
 
@@ -342,7 +374,7 @@ def family_patients(draw: st.DrawFn) -> dict[str, object]:
 
 @settings(max_examples=60, deadline=None)
 @given(findings=family_patients(), cause=st.sampled_from(CAUSES))
-def test_family_weights_step_the_log_odds_exactly(findings: dict, cause: str) -> None:
+def test_family_weights_step_the_log_odds_exactly(findings: dict[str, Any], cause: str) -> None:
     """Check, on random family evidence, every weight is its step of the posterior log-odds."""
     result = calfdx.diagnose(findings)
     why = result.explain(cause)

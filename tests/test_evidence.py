@@ -6,6 +6,7 @@ import copy
 import math
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -62,7 +63,7 @@ BAD_EVIDENCE = [
 
 
 @pytest.mark.parametrize(("findings", "error", "match"), BAD_EVIDENCE)
-def test_bad_evidence_is_named(findings: dict, error: type, match: str) -> None:
+def test_bad_evidence_is_named(findings: dict[str, Any], error: type, match: str) -> None:
     """Check each kind of bad finding raises its own error with a helpful message."""
     with pytest.raises(error, match=match) as info:
         calfdx.diagnose(findings)
@@ -143,7 +144,7 @@ def test_booleans_mean_yes_and_no() -> None:
 
 def test_the_callers_input_is_not_changed() -> None:
     """Check diagnose neither mutates nor keeps the caller's mapping."""
-    findings = {"swelling": True, "age": "65_plus", "fever": None}
+    findings: dict[str, str | bool | None] = {"swelling": True, "age": "65_plus", "fever": None}
     before = copy.deepcopy(findings)
     result = calfdx.diagnose(findings)
     assert findings == before
@@ -179,7 +180,9 @@ NAMES = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(findings=st.dictionaries(NAMES, JUNK, max_size=6), threshold=st.one_of(st.none(), JUNK))
-def test_random_bad_evidence_only_raises_calfdx_errors(findings: dict, threshold: object) -> None:
+def test_random_bad_evidence_only_raises_calfdx_errors(
+    findings: dict[str, Any], threshold: object
+) -> None:
     """Check that no input makes diagnose raise anything but a CalfdxError."""
     try:
         result = calfdx.diagnose(findings, dvt_threshold=threshold)  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -49,7 +50,9 @@ def test_pgmpy_reads_back_the_same_network(
         assert np.allclose(other.get_values(), cpd.get_values(), atol=1e-12)
 
 
-def pyagrum_posterior(engine: gum.LazyPropagation, bn: gum.BayesNet, findings: dict) -> dict:
+def pyagrum_posterior(
+    engine: gum.LazyPropagation, bn: gum.BayesNet, findings: dict[str, Any]
+) -> dict[str, Any]:
     engine.eraseAllEvidence()
     engine.setEvidence(findings)
     engine.makeInference()
@@ -64,7 +67,11 @@ def pyagrum_posterior(engine: gum.LazyPropagation, bn: gum.BayesNet, findings: d
 )
 @given(findings=evidence(VOCABULARY))
 def test_pyagrum_agrees_with_diagnose(
-    model: calfdx.Model, exported: dict[str, Path], kind: str, tolerance: float, findings: dict
+    model: calfdx.Model,
+    exported: dict[str, Path],
+    kind: str,
+    tolerance: float,
+    findings: dict[str, str],
 ) -> None:
     """Check an independent engine on the exported file gives the same posteriors.
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 import calfdx
 from calfdx._batch import score_frame
 
-from .tablewriter import write_tables
+from .tablewriter import Likelihoods, write_tables
 
+Network = tuple[dict[str, float], Likelihoods]
 TINY = [1e-150, 1e-160, 1e-170, 1e-300, 1e-30, 0.3, 0.05]
 
 
@@ -35,7 +36,7 @@ def extreme_distribution(draw: st.DrawFn, size: int) -> list[float]:
 
 
 @st.composite
-def extreme_networks(draw: st.DrawFn) -> tuple[dict[str, float], dict]:
+def extreme_networks(draw: st.DrawFn) -> Network:
     n_causes = draw(st.integers(2, 4))
     causes = ["dvt", *[f"cause_{i}" for i in range(1, n_causes)]]
     prior = dict(zip(causes, draw(extreme_distribution(n_causes)), strict=True))
@@ -58,7 +59,7 @@ def extreme_networks(draw: st.DrawFn) -> tuple[dict[str, float], dict]:
 )
 @given(network=extreme_networks(), data=st.data())
 def test_batch_equals_diagnose_on_extreme_tables(
-    tmp_path_factory: pytest.TempPathFactory, kernel: str, network: tuple, data: st.DataObject
+    tmp_path_factory: pytest.TempPathFactory, kernel: str, network: Network, data: st.DataObject
 ) -> None:
     """Check every row's posterior, top cause and DVT alert equal diagnose()'s (1e-12)."""
     prior, likelihood = network

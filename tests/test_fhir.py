@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from fhir.resources.bundle import Bundle
@@ -21,6 +21,14 @@ from .strategies import evidence
 MODEL = calfdx.load_model()
 VOCABULARY = {name: finding.states for name, finding in MODEL.findings.items()}
 
+T = TypeVar("T")
+
+
+def present(value: T | None) -> T:
+    """``value``, which the FHIR model types as optional, after checking it is there."""
+    assert value is not None
+    return value
+
 
 def _revalidated(resource: Any) -> Any:
     """Serialise to JSON and parse back with fhir.resources: the resource validates."""
@@ -34,13 +42,15 @@ def test_questionnaire_has_one_item_per_finding() -> None:
     assert isinstance(form, Questionnaire)
     assert form.url == fhir.QUESTIONNAIRE_URL
     assert form.version == MODEL.content_hash[:12]
-    assert [item.linkId for item in form.item] == list(MODEL.findings)
-    for item, finding in zip(form.item, MODEL.findings.values(), strict=True):
+    items = present(form.item)
+    assert [item.linkId for item in items] == list(MODEL.findings)
+    for item, finding in zip(items, MODEL.findings.values(), strict=True):
         assert item.text == finding.question
         assert item.type == "coding"
         assert not item.required
-        assert (item.code[0].system, item.code[0].code) == (fhir.FINDING_SYSTEM, finding.id)
-        options = [option.valueCoding for option in item.answerOption]
+        code = present(item.code)[0]
+        assert (code.system, code.code) == (fhir.FINDING_SYSTEM, finding.id)
+        options = [present(option.valueCoding) for option in present(item.answerOption)]
         assert [(o.system, o.code) for o in options] == [
             (fhir.STATE_SYSTEM, state) for state in finding.states
         ]
@@ -81,21 +91,26 @@ def test_risk_assessment(findings: dict[str, str]) -> None:
     risk = _revalidated(result.to_fhir())
     assert isinstance(risk, RiskAssessment)
     assert risk.status == "final"
-    outcomes = [(p.outcome.coding[0].system, p.outcome.coding[0].code) for p in risk.prediction]
+    predictions = present(risk.prediction)
+    codings = [present(present(p.outcome).coding)[0] for p in predictions]
+    outcomes = [(c.system, c.code) for c in codings]
     assert outcomes == [(fhir.CAUSE_SYSTEM, cause) for cause in result.posterior]
-    probabilities = [float(p.probabilityDecimal) for p in risk.prediction]
+    probabilities = [float(present(p.probabilityDecimal)) for p in predictions]
     assert probabilities == pytest.approx(list(result.posterior.values()), abs=1e-15)
-    extensions = {e.url: e for e in risk.extension}
+    extensions = {e.url: e for e in present(risk.extension)}
     assert extensions[fhir.DVT_ALERT_EXTENSION].valueBoolean is result.dvt_alert
-    assert float(extensions[fhir.DVT_THRESHOLD_EXTENSION].valueDecimal) == result.dvt_threshold
-    triage = extensions[fhir.TRIAGE_EXTENSION].valueCodeableConcept.coding[0]
+    threshold = present(extensions[fhir.DVT_THRESHOLD_EXTENSION].valueDecimal)
+    assert float(threshold) == result.dvt_threshold
+    concept = present(extensions[fhir.TRIAGE_EXTENSION].valueCodeableConcept)
+    triage = present(concept.coding)[0]
     assert result.triage is not None
     assert (triage.system, triage.code) == (fhir.TRIAGE_SYSTEM, result.triage.level)
-    assert result.alert_message in risk.mitigation
-    assert risk.note[0].text == calfdx.DISCLAIMER
-    assert risk.method.coding[0].code == "calfdx"
-    assert risk.method.coding[0].version == calfdx.__version__
-    assert result.tables_hash in risk.method.text
+    assert result.alert_message in present(risk.mitigation)
+    assert present(risk.note)[0].text == calfdx.DISCLAIMER
+    method = present(risk.method)
+    assert present(method.coding)[0].code == "calfdx"
+    assert present(method.coding)[0].version == calfdx.__version__
+    assert result.tables_hash in present(method.text)
     # basis references one contained Observation per finding, which reads back as the input.
     contained = {resource.id: resource for resource in risk.contained or []}
     assert [ref.reference for ref in risk.basis or []] == [f"#{key}" for key in contained]
@@ -282,9 +297,10 @@ def test_standard_codes_light_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_fhir, "_extra_codings", extra)
     monkeypatch.setattr(_fhir, "_state_extra_codings", state_extra)
     form = fhir.questionnaire()
-    assert form.item[0].code[1].system == fhir.SNOMED_CT
+    assert present(present(form.item)[0].code)[1].system == fhir.SNOMED_CT
     risk = calfdx.diagnose(swelling="yes").to_fhir()
-    assert {c.system for c in risk.prediction[0].outcome.coding} == {
+    outcome = present(present(risk.prediction)[0].outcome)
+    assert {c.system for c in present(outcome.coding)} == {
         fhir.CAUSE_SYSTEM,
         fhir.SNOMED_CT,
     }

@@ -9,6 +9,7 @@ paths, strings with NUL bytes, numpy scalars and arbitrary objects.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -99,7 +100,7 @@ NAMED: list[tuple[str, Callable[[], object]]] = [
     ("fit prior_strength=10**400", lambda: MODEL.fit(COHORT, prior_strength=10**400)),
     ("with_prior 1", lambda: MODEL.with_prior("dvt", 1)),
     ("with_likelihood 0", lambda: MODEL.with_likelihood("swelling", "yes", "dvt", 0.0)),
-    ("diagnose(setting=...)", lambda: calfdx.diagnose(setting="sports_clinic")),  # type: ignore[arg-type]
+    ("diagnose(setting=...)", lambda: calfdx.diagnose(setting="sports_clinic")),
 ]
 
 
@@ -235,7 +236,7 @@ def test_diagnose_batch_takes_any_cells_like_diagnose(cells: list[Any], name: st
     cases = pd.DataFrame({name: pd.Series(cells, dtype=object)})
     scores = _only_calfdx_errors(lambda: calfdx.diagnose_batch(cases))
     singles = [
-        _only_calfdx_errors(lambda value=value: calfdx.diagnose({name: value})) for value in cells
+        _only_calfdx_errors(functools.partial(calfdx.diagnose, {name: value})) for value in cells
     ]
     if scores is None:
         assert None in singles, f"diagnose took every value of {cells!r}, batch did not"

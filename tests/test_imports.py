@@ -148,7 +148,7 @@ def test_cycle_finder() -> None:
 
 
 LOW = sorted(
-    (name for name in LAYERS if name not in FACADES and name != "__init__"), key=LAYERS.get
+    (name for name in LAYERS if name not in FACADES and name != "__init__"), key=LAYERS.__getitem__
 )
 
 

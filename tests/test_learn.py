@@ -9,6 +9,8 @@ import pytest
 
 import calfdx
 
+from .tablewriter import row_at
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)
     from pgmpy.inference import VariableElimination
@@ -124,7 +126,7 @@ def test_fit_counts_a_child_per_parent_state(model: calfdx.Model) -> None:
             want = (p * ess[k, i] + (seen == "yes").sum()) / (ess[k, i] + len(seen))
             got = fitted.likelihood("redness", cause, parent_state=warm)["yes"]
             assert got == pytest.approx(want, rel=1e-12)
-            row = rows.loc[("redness", "yes", cause, warm)]
+            row = row_at(rows, ("redness", "yes", cause, warm))
             assert float(row["ess"]) == pytest.approx(ess[k, i] + len(seen))
             assert f"cases having warmth={warm}]" in row["reasoning"]
 
@@ -169,7 +171,7 @@ def test_fit_notes_the_update_and_leaves_the_original(model: calfdx.Model) -> No
     cases = model.simulate(500, seed=10, missing=0.5)
     fitted = model.fit(cases)
     rows = fitted.likelihoods.set_index(["finding", "state", "cause"])
-    row = rows.loc[("swelling", "yes", "dvt")]
+    row = row_at(rows, ("swelling", "yes", "dvt"))
     assert "[fitted: Bayesian update of" in row["reasoning"]
     observed = int(((cases["cause"] == "dvt") & cases["swelling"].notna()).sum())
     pseudo = model._tables.likelihood_ess["swelling"][[c.id for c in model.causes].index("dvt")]

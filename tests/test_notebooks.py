@@ -48,6 +48,7 @@ def test_notebook_leaves_the_plotting_backend_alone(path: Path) -> None:
         assert "%matplotlib" not in cell.source
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_notebook_runs_top_to_bottom(
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

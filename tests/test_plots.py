@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.testing import set_font_settings_for_testing, set_reproducibility_for_testing
 from matplotlib.testing.compare import compare_images
 
@@ -44,7 +46,9 @@ def fixed_style() -> Iterator[None]:
 def _check(ax: Axes, name: str, tmp_path: Path) -> None:
     baseline = BASELINES / f"{name}.png"
     actual = tmp_path / f"{name}.png"
-    ax.figure.savefig(actual, dpi=DPI)
+    figure = ax.get_figure()
+    assert isinstance(figure, Figure)
+    figure.savefig(actual, dpi=DPI)
     if os.environ.get("CALFDX_UPDATE_BASELINES"):
         BASELINES.mkdir(exist_ok=True)
         baseline.write_bytes(actual.read_bytes())
@@ -85,7 +89,7 @@ def test_diagnosis_plot(tmp_path: Path) -> None:
     result = calfdx.diagnose(FINDINGS)
     ax = result.plot(k=8)
     assert len(ax.patches) == 8
-    threshold_lines = [line for line in ax.get_lines() if line.get_xdata()[0] == 0.02]
+    threshold_lines = [line for line in ax.get_lines() if np.asarray(line.get_xdata())[0] == 0.02]
     assert threshold_lines
     _check(ax, "diagnosis", tmp_path)
 
@@ -103,6 +107,8 @@ def test_explanation_plot(tmp_path: Path) -> None:
     assert len(bars) == len(why.records) + 2
     # The last step ends at the posterior log-odds, the posterior bar's width.
     last = bars[-2]
+    assert isinstance(last, Rectangle)
+    assert isinstance(bars[-1], Rectangle)
     assert last.get_x() + last.get_width() == pytest.approx(why.posterior_log_odds)
     assert bars[-1].get_width() == pytest.approx(why.posterior_log_odds)
     _check(ax, "explanation", tmp_path)
@@ -115,7 +121,7 @@ def test_calibration_plot(evaluation: calfdx.Evaluation, tmp_path: Path) -> None
 def test_roc_plot(evaluation: calfdx.Evaluation, tmp_path: Path) -> None:
     ax = evaluation.plot_roc()
     point = ax.get_lines()[-1]
-    assert point.get_ydata()[0] == evaluation.sensitivity
+    assert np.asarray(point.get_ydata())[0] == evaluation.sensitivity
     _check(ax, "roc", tmp_path)
 
 
@@ -150,7 +156,7 @@ def test_plots_draw_on_a_given_axes() -> None:
     [
         (lambda: calfdx.plot_targets(TARGETS.drop(columns="met")), "Missing: met"),
         (lambda: calfdx.plot_targets(TARGETS.iloc[:0]), "rows: 0"),
-        (lambda: calfdx.plot_targets(TARGETS.to_dict()), "takes a DataFrame"),
+        (lambda: calfdx.plot_targets(TARGETS.to_dict()), "takes a DataFrame"),  # type: ignore[arg-type]
         (lambda: calfdx.diagnose(FINDINGS).plot(k=0), "positive integer"),
     ],
 )

@@ -119,6 +119,7 @@ def in_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shipped_dir: Pa
     return tmp_path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", FILES, ids=lambda path: path.parent.name + "/" + path.name)
 def test_readme_examples_run_and_show_what_they_print(path: Path, in_a_folder: Path) -> None:
     """Check every Python block runs and every value or output its comments show holds."""

@@ -57,7 +57,7 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
-@parametrize_with_checks(
+@parametrize_with_checks(  # type: ignore[untyped-decorator]  # scikit-learn has no stubs
     [CalfdxClassifier()], expected_failed_checks=lambda _: EXPECTED_FAILED_CHECKS
 )
 def test_sklearn_estimator_checks(estimator: CalfdxClassifier, check: object) -> None:
@@ -93,7 +93,7 @@ def test_fit_is_model_fit_and_proba_is_diagnose_batch(
     head = X.head(50)
     expected = calfdx.diagnose_batch(head, model=model)[list(fitted.classes_)].to_numpy()
     np.testing.assert_allclose(fitted.predict_proba(head), expected, rtol=0, atol=1e-15)
-    one = model.diagnose(head.iloc[0].to_dict())
+    one = model.diagnose({str(k): v for k, v in head.iloc[0].items()})
     proba = dict(zip(fitted.classes_, fitted.predict_proba(head.iloc[:1])[0], strict=True))
     assert all(abs(proba[c] - p) < 1e-12 for c, p in one.posterior.items())
 

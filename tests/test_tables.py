@@ -363,10 +363,10 @@ def test_shipped_vocabulary_matches_the_specification(model: calfdx.Model) -> No
 def test_model_is_immutable(model: calfdx.Model) -> None:
     """Check that a model cannot be changed in place."""
     with pytest.raises(AttributeError, match="immutable"):
-        model._dvt_threshold = 0.5  # type: ignore[misc]
+        model._dvt_threshold = 0.5
     with pytest.raises(ValueError, match="read-only"):
         model._tables.prior[0] = 1.0
-    original = model.likelihoods.loc[0, "probability"]
+    original = float(model.likelihoods["probability"].iloc[0])
     frame = model.likelihoods
     frame.loc[0, "probability"] = original / 2
-    assert model.likelihoods.loc[0, "probability"] == original
+    assert model.likelihoods["probability"].iloc[0] == original

@@ -250,6 +250,7 @@ def test_targets_argument_is_checked(model: calfdx.Model) -> None:
 # ------------------------------------------------------------------------ calibration
 
 
+@pytest.mark.slow
 def test_calibrate_meets_a_moved_target_and_records_why(
     model: calfdx.Model, tmp_path: Path
 ) -> None:
@@ -313,6 +314,7 @@ def test_calibrate_checks_its_options(
         model.calibrate(**options)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_calibrated_tables_round_trip(model: calfdx.Model, tmp_path: Path) -> None:
     calibrated = model.calibrate()
     folder = calibrated.to_csv(tmp_path / "out")

@@ -61,6 +61,7 @@ def test_worked_examples_and_tier_boundaries(
         prevalence,
     )
     assert score.prevalence_ci is not None
+    assert score.prevalence is not None
     low, high = score.prevalence_ci
     assert low < score.prevalence < high
 

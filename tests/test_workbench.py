@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,8 @@ from scipy.stats import chi2
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 import calfdx
+
+from .tablewriter import row_at
 
 
 def test_with_prior_rescales_the_others_proportionally(model: calfdx.Model) -> None:
@@ -31,10 +34,10 @@ def test_with_prior_rescales_the_others_proportionally(model: calfdx.Model) -> N
     assert model.prior.equals(before), "the original model is unchanged"
     assert edited.diagnose().dvt_probability == pytest.approx(0.2)
     rows = edited.priors.set_index(["setting", "cause"])
-    row = rows.loc[("primary_care", "dvt")]
+    row = row_at(rows, ("primary_care", "dvt"))
     assert row["source_type"] == "expert_estimate"
     assert row["reasoning"].startswith(f"Edited in calfdx from {before['dvt']:g} to 0.2")
-    assert "rescaled by" in rows.loc[("primary_care", "cramp"), "reasoning"]
+    assert "rescaled by" in row_at(rows, ("primary_care", "cramp"))["reasoning"]
     assert edited.source.endswith("(edited)")
 
 
@@ -60,10 +63,25 @@ def test_with_likelihood_edits_one_distribution(model: calfdx.Model) -> None:
         (lambda m: m.with_setting("mars"), "Unknown setting 'mars'"),
     ],
 )
-def test_bad_edits_are_rejected(model: calfdx.Model, call: object, match: str) -> None:
+def test_bad_edits_are_rejected(
+    model: calfdx.Model, call: Callable[[calfdx.Model], object], match: str
+) -> None:
     """Check bad edits raise a clear error and leave the model as it was."""
+    patient = {"swelling": "yes", "side": "unilateral", "warmth": "yes", "redness": "no"}
+    before = (
+        model.content_hash,
+        model.setting,
+        model.prior,
+        model.likelihoods.copy(),
+        model.diagnose(patient).posterior,
+    )
     with pytest.raises(calfdx.InvalidOptionError, match=match):
-        call(model)  # type: ignore[operator]
+        call(model)
+    assert model.content_hash == before[0]
+    assert model.setting == before[1]
+    pd.testing.assert_series_equal(model.prior, before[2], check_exact=True)
+    pd.testing.assert_frame_equal(model.likelihoods, before[3], check_exact=True)
+    assert model.diagnose(patient).posterior == before[4]
 
 
 def test_with_likelihood_edits_one_block_of_a_child(model: calfdx.Model) -> None:
@@ -78,18 +96,18 @@ def test_with_likelihood_edits_one_block_of_a_child(model: calfdx.Model) -> None
         )
     assert edited.likelihood("warmth", "cellulitis") == model.likelihood("warmth", "cellulitis")
     rows = edited.likelihoods.set_index(["finding", "state", "cause", "parent_state"])
-    row = rows.loc[("redness", "yes", "cellulitis", "no")]
+    row = row_at(rows, ("redness", "yes", "cellulitis", "no"))
     old = model.likelihood("redness", "cellulitis", parent_state="no")["yes"]
     assert row["source_type"] == "expert_estimate"
     assert row["reasoning"].startswith(f"Edited in calfdx from {old:g} to 0.8")
     note = "after P(redness=yes | warmth=no, cellulitis) was edited]"
-    assert note in rows.loc[("redness", "no", "cellulitis", "no"), "reasoning"]
-    assert note not in rows.loc[("redness", "no", "cellulitis", "yes"), "reasoning"]
+    assert note in row_at(rows, ("redness", "no", "cellulitis", "no"))["reasoning"]
+    assert note not in row_at(rows, ("redness", "no", "cellulitis", "yes"))["reasoning"]
     # The marginal P(redness | cellulitis) follows the edited block.
-    warm = model.likelihood("warmth", "cellulitis")["yes"]
+    p_warm = model.likelihood("warmth", "cellulitis")["yes"]
     marginal = edited.likelihood("redness", "cellulitis")["yes"]
     yes_block = model.likelihood("redness", "cellulitis", parent_state="yes")["yes"]
-    assert marginal == pytest.approx(warm * yes_block + (1 - warm) * 0.8, rel=1e-12)
+    assert marginal == pytest.approx(p_warm * yes_block + (1 - p_warm) * 0.8, rel=1e-12)
 
 
 def test_likelihood_of_a_child_is_its_marginal_or_one_block(model: calfdx.Model) -> None:
@@ -178,7 +196,7 @@ def test_simulate_is_reproducible_and_follows_the_model(model: calfdx.Model) -> 
     assert findings.isna().to_numpy().mean() == pytest.approx(0.25, abs=0.005)
     frequency = cohort["cause"].value_counts(normalize=True)
     for cause, p in model.prior.items():
-        assert abs(frequency[cause] - p) < 5 * math.sqrt(p * (1 - p) / 100_000) + 1e-4
+        assert abs(frequency[str(cause)] - p) < 5 * math.sqrt(p * (1 - p) / 100_000) + 1e-4
     dvt_rows = cohort[cohort["cause"] == "dvt"]["swelling"].dropna()
     expected = model.likelihood("swelling", "dvt")["yes"]
     assert (dvt_rows == "yes").mean() == pytest.approx(expected, abs=0.03)

@@ -88,7 +88,7 @@ def _encode_cells(
 
 def _categorical(values: npt.NDArray[np.object_]) -> pd.Categorical | None:
     """Return the values as a pandas Categorical, or None when pandas cannot make one."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     try:
         return pd.Categorical(values)
@@ -105,7 +105,7 @@ def _encode_column(
     apart). Distinct values are read once each; no loop over rows unless a cell holds an
     unhashable value such as a dict of soft evidence.
     """
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     if column.dtype == np.bool_:
         if not finding.is_yes_no:
@@ -231,7 +231,7 @@ def encode_cases(
 
 
 def _output_frame(compiled: Compiled, scores: Scores, index: pd.Index) -> pd.DataFrame:
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     causes = pd.Index(compiled.engine.causes)
     frame = pd.DataFrame(scores.probabilities, index=index, columns=causes, copy=False)
@@ -318,7 +318,7 @@ def _diagnose_batch(
     ignore_columns: Collection[str] | bool,
 ) -> pd.DataFrame | dd.DataFrame:
     """Return :func:`calfdx.diagnose_batch` of ``cases`` on compiled tables."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     threshold = compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     if not isinstance(ignore_columns, bool) and (

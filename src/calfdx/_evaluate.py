@@ -42,7 +42,7 @@ def simulate(
     compiled: Compiled, n: int, *, seed: int | None = None, missing: float = 0.0
 ) -> pd.DataFrame:
     """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     n = positive_count(n, "n", allow_zero=True)
     if n > MAX_SIMULATED:
@@ -69,7 +69,7 @@ def simulate(
 
 
 def _split(compiled: Compiled, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     if not isinstance(cases, pd.DataFrame) or CAUSE_COLUMN not in cases.columns:
         msg = (
@@ -199,7 +199,7 @@ class Evaluation:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the scalar metrics as a one-column DataFrame."""
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         data = {k: v for k, v in self.to_dict().items() if k not in ("counts", "calibration")}
         return pd.DataFrame({"value": data})
@@ -231,7 +231,7 @@ def _ratio(a: int, b: int) -> float:
 
 def _roc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> pd.DataFrame:
     """Return sensitivity and specificity of ``scores >= t`` at every distinct score t."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     order = np.argsort(-scores, kind="stable")
     ranked, hits = scores[order], positive[order]
@@ -250,7 +250,7 @@ def _roc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> pd.DataFrame:
 
 
 def _auc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> float:
-    from scipy.stats import rankdata  # imported here: scipy.stats is slow to import
+    from scipy.stats import rankdata
 
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if not n_pos or not n_neg:
@@ -261,7 +261,7 @@ def _auc(scores: FloatArray, positive: npt.NDArray[np.bool_]) -> float:
 
 def _evaluate(compiled: Compiled, cases: pd.DataFrame, dvt_threshold: float | None) -> Evaluation:
     """Return :func:`calfdx.evaluate` on compiled tables."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     threshold = compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
     findings, truth = _split(compiled, cases)

@@ -182,7 +182,7 @@ class Explanation:
 
     def to_frame(self) -> pd.DataFrame:
         """Return the records as a DataFrame (table order), numbers unrounded."""
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         return pd.DataFrame(
             [r.to_dict() for r in self.records],
@@ -369,7 +369,7 @@ class QuestionRanking:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per suggestion."""
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         return pd.DataFrame(
             [

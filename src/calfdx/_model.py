@@ -179,7 +179,7 @@ class Model:
     @property
     def prior(self) -> pd.Series:
         """The prior of each cause in this model's setting (a new Series)."""
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         return pd.Series(
             self._tables.prior.copy(),

@@ -281,7 +281,7 @@ def plot_targets(frame: pd.DataFrame, ax: Axes | None = None) -> Axes:
     >>> [t.get_text() for t in ax.get_yticklabels()]
     ['dvt_prevalence (prevalence)']
     """
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     if not isinstance(frame, pd.DataFrame):
         msg = f"plot_targets takes a DataFrame. Got {type(frame).__name__} instead."

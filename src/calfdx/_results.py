@@ -493,7 +493,7 @@ class Diagnosis:
         >>> bool(abs(frame["probability"].sum() - 1) < 1e-12)
         True
         """
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         causes = list(self.posterior)
         frame = pd.DataFrame(

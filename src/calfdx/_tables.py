@@ -90,7 +90,7 @@ def default_tables_dir() -> Traversable:
 
 def table_frame(rows: tuple[dict[str, str], ...], name: str) -> pd.DataFrame:
     """Return the rows of a probability table as a new DataFrame (numbers as floats)."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     columns = list(rows[0]) if rows else list(_ALL_COLUMNS[name])
     frame = pd.DataFrame(list(rows), columns=columns)

@@ -224,7 +224,7 @@ class TargetReport:
 
     def to_frame(self) -> pd.DataFrame:
         """Return one row per target: ids, published value and CI, model value, met, miss."""
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         return pd.DataFrame([check.to_dict() for check in self.checks])
 

@@ -67,7 +67,7 @@ def _evidence_factors(
 
 
 def _beta_range(p: float, n: float) -> tuple[float, float]:
-    from scipy.stats import beta  # imported here: scipy.stats is slow to import
+    from scipy.stats import beta
 
     if p <= 0.0 or p >= 1.0:
         return p, p
@@ -175,7 +175,7 @@ def _sensitivity(
     compiled: Compiled, findings: Mapping[str, FindingValue] | None, target: str
 ) -> pd.DataFrame:
     """Return :func:`calfdx.sensitivity` on compiled tables."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     causes = list(compiled.engine.causes)
     t = cause_index(causes, target)
@@ -400,7 +400,7 @@ def posterior_interval(
     dvt_threshold: float | None = None,
 ) -> PosteriorInterval:
     """Return credible intervals of the posterior; see :meth:`Model.posterior_interval`."""
-    import pandas as pd  # imported here: diagnosing needs no pandas
+    import pandas as pd
 
     level = check_threshold(level, "level")
     draws = positive_count(draws, "draws")

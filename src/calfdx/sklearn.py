@@ -120,7 +120,7 @@ class CalfdxClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         return tags
 
     def _frame(self, X: Any, vocabulary: tuple[str, ...]) -> pd.DataFrame:
-        import pandas as pd  # imported here: diagnosing needs no pandas
+        import pandas as pd
 
         if isinstance(X, pd.DataFrame):
             frame = X
