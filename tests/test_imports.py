@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "_uncertainty": 10,
     "_batch": 10,
     "_evaluate": 11,
+    "_simulate": 9,
     "_learn": 12,
     "_targets": 12,
     "_calibrate": 13,

@@ -1,4 +1,4 @@
-"""Simulate cohorts from a model, and measure how well a model does on labelled cases.
+"""Measure how well a model does on labelled cases (real, or simulated by ``_simulate``).
 
 A cohort simulated from a model measures the model against its own assumptions (a model is
 right by construction about the patients it generates): it shows how often the findings
@@ -16,11 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ._batch import score_frame
-from ._checks import positive_count, strict_json
-from ._checks import seed as check_seed
+from ._checks import strict_json
 from ._evidence import check_threshold
 from ._exceptions import EvidenceError, InvalidOptionError
 from ._schema import DVT
+from ._simulate import CAUSE_COLUMN
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,44 +28,11 @@ if TYPE_CHECKING:
 
     from ._core import Compiled
 
-__all__ = ["Evaluation", "simulate"]
+__all__ = ["CAUSE_COLUMN", "Evaluation"]
 
 FloatArray = npt.NDArray[np.float64]
 #: Bins of P(DVT) for the calibration table.
 CALIBRATION_BINS: Final = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
-CAUSE_COLUMN: Final = "cause"
-#: The most patients one call of simulate() draws (about 400 MB of findings).
-MAX_SIMULATED: Final = 10_000_000
-
-
-def simulate(
-    compiled: Compiled, n: int, *, seed: int | None = None, missing: float = 0.0
-) -> pd.DataFrame:
-    """Draw ``n`` patients from ``model``; see :meth:`Model.simulate`."""
-    import pandas as pd
-
-    n = positive_count(n, "n", allow_zero=True)
-    if n > MAX_SIMULATED:
-        msg = (
-            f"n must be at most {MAX_SIMULATED:,} patients per call (memory). Got {n:,}; "
-            "simulate in several calls with different seeds instead."
-        )
-        raise InvalidOptionError(msg)
-    missing = check_threshold(missing, "missing")
-    rng = np.random.default_rng(check_seed(seed))
-    tables = compiled.tables
-    causes = [c.id for c in tables.causes]
-    cause_index = rng.choice(len(causes), size=n, p=tables.prior / tables.prior.sum())
-    columns: dict[str, Any] = {
-        CAUSE_COLUMN: pd.Categorical.from_codes(cause_index, categories=pd.Index(causes))
-    }
-    drawn = compiled.engine.draw(rng, cause_index)  # a parent before its children
-    for finding in tables.findings:  # hide values only now: a child follows the true parent
-        codes = drawn[finding.id].astype(np.int8)
-        if missing > 0:
-            codes[rng.random(n) < missing] = -1
-        columns[finding.id] = pd.Categorical.from_codes(codes, categories=pd.Index(finding.states))
-    return pd.DataFrame(columns)
 
 
 def _split(compiled: Compiled, cases: pd.DataFrame) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Final, Literal, NoReturn
 from ._checks import output_path, text
 from ._core import DEFAULT_DVT_THRESHOLD, Compiled
 from ._edit import check_parent_state, edit_likelihood, edit_prior, write_tables
-from ._evaluate import simulate
 from ._evidence import FindingValue, Soft, check_threshold, normalize_evidence
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
@@ -20,6 +19,7 @@ from ._learn import fit
 from ._network import build_network, write_network
 from ._results import Diagnosis
 from ._schema import Cause, Finding, Source, Tables
+from ._simulate import simulate
 from ._tables import table_frame
 from ._uncertainty import PosteriorInterval, posterior_interval
 from ._version import __version__

@@ -56,9 +56,10 @@ MAX_DRAWS: Final = 200_000
 _CHUNK: Final = 20_000
 
 
-def _evidence_factors(
+def _checked_posterior(
     compiled: Compiled, findings: Mapping[str, FindingValue] | None
 ) -> tuple[dict[str, str], dict[str, tuple[float, ...]], FloatArray]:
+    """Return the checked hard and soft evidence, and the posterior they give."""
     evidence = normalize_evidence(compiled.findings, findings, {})
     engine = compiled.engine
     rows = engine.rows(evidence.hard)
@@ -179,7 +180,7 @@ def _sensitivity(
 
     causes = list(compiled.engine.causes)
     t = cause_index(causes, target)
-    hard, soft, posterior = _evidence_factors(compiled, findings)
+    hard, soft, posterior = _checked_posterior(compiled, findings)
     tables = compiled.tables
     records: list[dict[str, Any]] = []
 
@@ -409,7 +410,7 @@ def posterior_interval(
         raise InvalidOptionError(msg)
     seed = check_seed(seed)
     threshold = compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
-    hard, soft, posterior = _evidence_factors(compiled, findings)
+    hard, soft, posterior = _checked_posterior(compiled, findings)
     rng = np.random.default_rng(seed)
     draws_posterior = np.concatenate(
         [
