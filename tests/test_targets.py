@@ -417,3 +417,9 @@ def test_wells_tiers_on_a_simulated_suspected_dvt_cohort_match_the_literature() 
                          ("high", score >= 3)):  # fmt: skip
         target = report[f"wells_{tier}_prevalence"].target
         assert target.low <= dvt[chosen].mean() <= target.high, tier
+
+
+def test_calibrate_changes_nothing_when_every_target_is_met(model: calfdx.Model) -> None:
+    """The least change that meets targets already met is none: the same tables, at once."""
+    assert model.check_targets().all_met
+    assert model.calibrate() is model

@@ -377,6 +377,8 @@ def calibrate(
             msg = f"No estimate number can move, and the targets {unmet} are not met."
             raise CalibrationError(msg, unmet)
         return compiled
+    if all(t.low <= v <= t.high for t, v in zip(chosen, start_values, strict=True)):
+        return compiled  # every target is met: the least change is none
     # A penalty method: each stage weighs the misses more, starting from the last optimum,
     # until every target lies inside its interval (L-BFGS-B within bounds on each logit).
     theta = np.zeros(problem.size)

@@ -436,7 +436,8 @@ class Model:
         Returns
         -------
         Model
-            A new model (this one is unchanged); ``to_csv()`` writes its tables.
+            A new model (this one is unchanged); ``to_csv()`` writes its tables. When every
+            target is already met, nothing needs to move and this model itself is returned.
 
         Raises
         ------
