@@ -188,7 +188,20 @@ def strict_json(record: Mapping[str, Any]) -> dict[str, Any]:
     return {str(key): _plain(item) for key, item in record.items()}
 
 
+#: Types that are already plain JSON values (exact types: subclasses take the slow path).
+_JSON_SCALARS: Final = frozenset({str, bool, int, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(key): _plain(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, np.bool_):
