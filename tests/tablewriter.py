@@ -189,7 +189,7 @@ def with_zeros(model: calfdx.Model, finding: str, values: list[list[float]]) -> 
     The loader refuses probabilities of 0 and 1 (rule 2 of priors/README.md); this builds
     the impossible-evidence cases the engine must still handle safely.
     """
-    tables = model._tables
+    tables = model._compiled.tables
     likelihood = dict(tables.likelihood)
     likelihood[finding] = np.array(values, dtype=np.float64)
     return calfdx.Model(dataclasses.replace(tables, likelihood=likelihood))

@@ -30,7 +30,7 @@ def exact() -> calfdx.Model:
     finding as summing to exactly 1 and pgmpy renormalises, so the comparison at 1e-9 needs
     rows that sum to 1.
     """
-    tables = calfdx.load_model()._tables
+    tables = calfdx.load_model()._compiled.tables
     likelihood = {name: table / table.sum(axis=0) for name, table in tables.likelihood.items()}
     return calfdx.Model(dataclasses.replace(tables, likelihood=likelihood))
 
@@ -63,7 +63,9 @@ def test_the_measures_equal_variable_elimination(
 ) -> None:
     """Check log P(e), the best fit and log prod P(e_f) - log P(e) against pgmpy."""
     model = exact
-    prior = dict(zip(model._engine.causes, model._tables.prior.tolist(), strict=True))
+    prior = dict(
+        zip(model._compiled.engine.causes, model._compiled.tables.prior.tolist(), strict=True)
+    )
     result = model.diagnose(findings).conflict
     evidence = _probability(eliminator, findings)
     assert result.log_evidence == pytest.approx(math.log(evidence), abs=1e-9)
@@ -76,7 +78,9 @@ def test_the_measures_equal_variable_elimination(
 
 def _exact_percentile(model: calfdx.Model, eliminator: Any, findings: dict[str, str]) -> float:
     """P(a picture of the same findings whose best fit is at most the patient's), from pgmpy."""
-    prior = dict(zip(model._engine.causes, model._tables.prior.tolist(), strict=True))
+    prior = dict(
+        zip(model._compiled.engine.causes, model._compiled.tables.prior.tolist(), strict=True)
+    )
     best = _best_fit(eliminator, prior, findings)
     names = list(findings)
     share = 0.0
@@ -141,7 +145,7 @@ def test_the_check_is_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _enumerated_percentile(model: calfdx.Model, findings: dict[str, str]) -> float:
     """The percentile by enumerating every picture of the findings (numpy, all at once)."""
-    engine = model._engine
+    engine = model._compiled.engine
     observed = {name: model.findings[name].states.index(s) for name, s in findings.items()}
     joint = np.ones((1, len(engine.causes)))
     fit = np.ones(len(engine.causes))
@@ -154,7 +158,7 @@ def _enumerated_percentile(model: calfdx.Model, findings: dict[str, str]) -> flo
         table = engine.family_table(slot)
         joint = (joint[:, None, :] * table[rows][None, :, :]).reshape(-1, joint.shape[1])
         fit = fit * table[engine.family_row(slot, observed)]
-    weights = joint @ model._tables.prior
+    weights = joint @ model._compiled.tables.prior
     return float(weights[joint.max(axis=1) <= fit.max() * (1 + 1e-12)].sum())
 
 

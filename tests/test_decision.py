@@ -259,7 +259,7 @@ def test_a_childs_weight_is_conditional_on_its_parent() -> None:
     conditional rows: here DVT against everything else after swelling = yes.
     """
     model = calfdx.load_model()
-    engine = model._engine
+    engine = model._compiled.engine
     result = calfdx.diagnose(swelling="yes", calf_difference_3cm="yes")
     child = result.explain("dvt").records[1]
     assert child.finding == "calf_difference_3cm"
@@ -304,7 +304,7 @@ def test_answer_probabilities_equal_variable_elimination(
     result = model.diagnose(findings)
     ranking = result.next_questions(len(result.unobserved), rank_by="information")
     assert {s.finding for s in ranking} == set(result.unobserved)
-    families = {m for n in findings for m in model._engine.family(n)}
+    families = {m for n in findings for m in model._compiled.engine.family(n)}
     for suggestion in ranking:
         name = suggestion.finding
         factor = eliminator.query([name], evidence=findings, show_progress=False)
@@ -337,7 +337,7 @@ def test_answer_probabilities_with_soft_evidence_equal_variable_elimination(
     model = calfdx.load_model()
     result = model.diagnose({**hard, soft_name: weights})
     suggestions = {s.finding: s for s in result.next_questions(40, rank_by="information")}
-    for name in model._engine.family(soft_name):
+    for name in model._compiled.engine.family(soft_name):
         if name in hard or name == soft_name:
             continue
         joint = eliminator.query([name, soft_name], evidence=hard, show_progress=False)
@@ -355,7 +355,7 @@ def test_answer_probabilities_with_soft_evidence_equal_variable_elimination(
 @st.composite
 def family_patients(draw: st.DrawFn) -> dict[str, object]:
     """Evidence on the members of one or two families (hard or soft), plus random findings."""
-    engine = calfdx.load_model()._engine
+    engine = calfdx.load_model()._compiled.engine
     multi = [members for members in engine.families if len(members) > 1]
     findings: dict[str, object] = dict(draw(evidence(VOCABULARY)))
     for members in draw(st.lists(st.sampled_from(multi), min_size=1, max_size=2, unique=True)):

@@ -57,7 +57,7 @@ def _pseudo_counts(model: calfdx.Model, strength: float | None) -> dict[str, np.
     pgmpy orders a node's parents by name, the first slowest; a child's parents are its
     parent finding and ``cause``. ``strength`` None: each distribution's own ess.
     """
-    tables = model._tables
+    tables = model._compiled.tables
     pseudo: dict[str, np.ndarray] = {}
     for finding in tables.findings:
         table = tables.likelihood[finding.id]
@@ -91,7 +91,7 @@ def test_fit_equals_pgmpy_bayesian_estimator(model: calfdx.Model, strength: floa
         state_names=state_names,
     ).fit(model.to_pgmpy(), data)
     cpds = {cpd.variable: cpd for cpd in estimator.parameters_}
-    children = set(model._tables.parents)
+    children = set(model._compiled.tables.parents)
     assert children >= {"calf_difference_3cm", "redness", "ultrasound_proximal"}
     for finding, spec in model.findings.items():
         cpd = cpds[finding]
@@ -113,7 +113,7 @@ def test_fit_counts_a_child_per_parent_state(model: calfdx.Model) -> None:
     """Check a child's update by hand: counts and ess per (parent state, cause)."""
     cases = model.simulate(4000, seed=12, missing=0.3)
     fitted = model.fit(cases)
-    ess = model._tables.likelihood_ess["redness"]
+    ess = model._compiled.tables.likelihood_ess["redness"]
     warmth_states = model.findings["warmth"].states
     causes = [c.id for c in model.causes]
     rows = fitted.likelihoods.set_index(["finding", "state", "cause", "parent_state"])
@@ -136,7 +136,7 @@ def test_fit_leaves_out_a_child_whose_parent_is_unknown(model: calfdx.Model) -> 
     cases = model.simulate(3000, seed=13, missing=0.4)
     fitted = model.fit(cases)
     blanked = cases.copy()
-    for child, parent in model._tables.parents.items():
+    for child, parent in model._compiled.tables.parents.items():
         blanked.loc[blanked[parent].isna(), child] = np.nan
     assert (blanked.isna().sum() > cases.isna().sum()).any()
     assert model.fit(blanked).content_hash == fitted.content_hash
@@ -174,7 +174,9 @@ def test_fit_notes_the_update_and_leaves_the_original(model: calfdx.Model) -> No
     row = row_at(rows, ("swelling", "yes", "dvt"))
     assert "[fitted: Bayesian update of" in row["reasoning"]
     observed = int(((cases["cause"] == "dvt") & cases["swelling"].notna()).sum())
-    pseudo = model._tables.likelihood_ess["swelling"][[c.id for c in model.causes].index("dvt")]
+    pseudo = model._compiled.tables.likelihood_ess["swelling"][
+        [c.id for c in model.causes].index("dvt")
+    ]
     assert float(row["ess"]) == pytest.approx(pseudo + observed)
     assert fitted.source.endswith("(edited)")
     same_prior = model.fit(cases, update_prior=False)

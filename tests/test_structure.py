@@ -194,7 +194,7 @@ def test_conditional_is_the_family_conditional(data: st.DataObject, network: Net
     names = vocabulary(network[1], network[2])
     name = data.draw(st.sampled_from(sorted(names)))
     hard = {k: v for k, v in data.draw(evidence(names)).items() if k != name}
-    got = model._engine.conditional(name, hard)
+    got = model._compiled.engine.conditional(name, hard)
     base = joint(network, hard)
     for j, state in enumerate(names[name]):
         with_state = joint(network, {**hard, name: state})
@@ -215,7 +215,7 @@ def test_families_follow_the_vocabulary() -> None:
 
 
 def test_the_shipped_families(model: calfdx.Model) -> None:
-    assert model._tables.parents == {
+    assert model._compiled.tables.parents == {
         "redness": "warmth",
         "whole_leg_swollen": "swelling",
         "calf_difference_3cm": "swelling",
@@ -356,7 +356,7 @@ def test_a_missing_parent_state_is_named(tmp_path: Path) -> None:
 
 def test_the_engine_says_which_tables_evidence_depends_on(model: calfdx.Model) -> None:
     """A child's evidence depends on its parent's table; an unobserved child's does not."""
-    engine = model._engine
+    engine = model._compiled.engine
     assert engine.depends_on({"redness": "yes"}) == ["warmth", "redness"]
     assert engine.depends_on({"warmth": "yes", "age": "65_plus"}) == ["age", "warmth"]
     assert engine.depends_on({}, {"calf_difference_3cm": (0.7, 0.3)}) == [
@@ -367,7 +367,7 @@ def test_the_engine_says_which_tables_evidence_depends_on(model: calfdx.Model) -
 
 def test_family_rows_hold_the_family_likelihood(model: calfdx.Model) -> None:
     """family_table()[family_row(digits)] is P(those states | cause), unknowns summed out."""
-    engine = model._engine
+    engine = model._compiled.engine
     slot = engine.families.index(engine.family("swelling"))
     for hard in ({"pitting_oedema": "yes"}, {"swelling": "no", "whole_leg_swollen": "yes"}, {}):
         digits = {name: engine.states[name].index(state) for name, state in hard.items()}

@@ -365,7 +365,7 @@ def test_model_is_immutable(model: calfdx.Model) -> None:
     with pytest.raises(AttributeError, match="immutable"):
         model._dvt_threshold = 0.5
     with pytest.raises(ValueError, match="read-only"):
-        model._tables.prior[0] = 1.0
+        model._compiled.tables.prior[0] = 1.0
     original = float(model.likelihoods["probability"].iloc[0])
     frame = model.likelihoods
     frame.loc[0, "probability"] = original / 2

@@ -36,7 +36,7 @@ def _targets_file(tmp_path: Path, *rows: str) -> Path:
 
 
 def test_wells_tier_likelihood_equals_enumeration(model: calfdx.Model) -> None:
-    tables = model._tables
+    tables = model._compiled.tables
     states = {f.id: f.states for f in tables.findings}
     items = list(WELLS_POINTS)
     for (score, tier), spec in SCORES.items():
@@ -93,7 +93,7 @@ def test_statistics_agree_with_diagnose(
     assert probability.model_value == pytest.approx(posterior, rel=1e-12)
     assert lr.model_value == pytest.approx(_odds(posterior) / _odds(prior), rel=1e-9)
     # P(state | cause): for a child, summed over its parent's states (the engine's marginal).
-    marginal = local._engine.block(finding)
+    marginal = local._compiled.engine.block(finding)
     column = [c.id for c in local.causes].index(cause)
     expected = marginal[local.findings[finding].states.index(state), column]
     assert sensitivity.model_value == pytest.approx(expected, rel=1e-12)
@@ -108,7 +108,7 @@ def test_excluded_cause_renormalises_the_rest(model: calfdx.Model) -> None:
         "baker_share", "suspected_dvt", "probability", "baker_cyst_rupture", (), None,
         ("dvt",), 0.03, 0.01, 0.1, "", "published", "goodacre2005", "",
     )  # fmt: skip
-    prior = model._tables.setting_priors["suspected_dvt"]
+    prior = model._compiled.tables.setting_priors["suspected_dvt"]
     causes = [c.id for c in model.causes]
     expected = prior[causes.index("baker_cyst_rupture")] / (1 - prior[causes.index("dvt")])
     (check,) = check_targets(model._compiled, [target]).checks
@@ -116,7 +116,7 @@ def test_excluded_cause_renormalises_the_rest(model: calfdx.Model) -> None:
 
 
 def test_target_values_broadcast_over_a_batch_of_tables(model: calfdx.Model) -> None:
-    tables = model._tables
+    tables = model._compiled.tables
     causes = [c.id for c in tables.causes]
     states = {f.id: f.states for f in tables.findings}
     priors = dict(tables.setting_priors)
@@ -344,7 +344,7 @@ def test_calibration_gradient_equals_the_full_difference(model: calfdx.Model) ->
     """The block-by-block gradient equals the forward difference over every parameter."""
     from calfdx._calibrate import _STEP, _Problem
 
-    problem = _Problem(model._tables, model._tables.targets)
+    problem = _Problem(model._compiled.tables, model._compiled.tables.targets)
     rng = np.random.default_rng(5)
     theta = rng.normal(0.0, 0.3, problem.size)
     low, high = problem.bounds(0.25)

@@ -152,7 +152,7 @@ def test_shipped_triage_of_the_vignettes(vignette: object) -> None:
 def test_shipped_red_flags_fire_on_their_conditions() -> None:
     """Check every shipped red flag fires on exactly its condition and is sourced."""
     model = calfdx.load_model()
-    flags = model._tables.red_flags
+    flags = model._compiled.tables.red_flags
     assert flags, "the shipped tables define red flags"
     for flag in flags:
         result = model.diagnose(dict(flag.condition))

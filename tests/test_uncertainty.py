@@ -156,7 +156,7 @@ def _posterior(
     model: calfdx.Model, tables: dict[str, Any], result: calfdx.Diagnosis
 ) -> np.ndarray:
     """P(cause | evidence) recomputed from (edited) tables with evidence_likelihood."""
-    engine = model._engine
+    engine = model._compiled.engine
     likelihood = evidence_likelihood(
         tables,
         engine.states,
@@ -164,15 +164,15 @@ def _posterior(
         parents=engine.parents,
         soft=dict(result.soft_findings),
     )
-    joint = model._tables.prior * likelihood
+    joint = model._compiled.tables.prior * likelihood
     posterior: np.ndarray = joint / joint.sum()
     return posterior
 
 
 def _edit(model: calfdx.Model, row: Entry, v: float) -> dict[str, np.ndarray]:
     """The tables with one entry set to v, the other entries of its distribution rescaled."""
-    engine = model._engine
-    tables = dict(model._tables.likelihood)
+    engine = model._compiled.engine
+    tables = dict(model._compiled.tables.likelihood)
     table = tables[row.finding].copy()
     j = engine.states[row.finding].index(row.state)
     i = engine.causes.index(row.cause)
@@ -197,9 +197,9 @@ def test_family_entries_are_exact(model: calfdx.Model, findings: dict[str, Any])
     """
     result = model.diagnose(findings)
     table = calfdx.sensitivity(model, findings, target="dvt")
-    dvt = model._engine.causes.index("dvt")
+    dvt = model._compiled.engine.causes.index("dvt")
     assert table.attrs["posterior"] == pytest.approx(result.dvt_probability, abs=1e-12)
-    families = {m for name in findings for m in model._engine.family(name)}
+    families = {m for name in findings for m in model._compiled.engine.family(name)}
     rows = table[(table["table"] == "likelihood") & table["finding"].isin(families)]
     assert (rows["parent_state"] != "").any()
     h = 1e-6
@@ -231,7 +231,7 @@ def test_entries_are_listed_per_parent_state(model: calfdx.Model) -> None:
     # An entry under the ruled-out parent state cannot move the posterior.
     result = model.diagnose(findings)
     row = entries(child)[0]._replace(parent_state="yes")
-    before = _posterior(model, dict(model._tables.likelihood), result)
+    before = _posterior(model, dict(model._compiled.tables.likelihood), result)
     after = _posterior(model, _edit(model, row, 0.5), result)
     assert np.array_equal(before, after)
     assert child_only.to_dict(orient="records")[0]["parent_state"] in {"", "yes", "no"}
@@ -247,7 +247,7 @@ def test_tornado_labels_name_the_parent(model: calfdx.Model) -> None:
 
 def _with_ess(model: calfdx.Model, ess: float, **by_finding: float) -> calfdx.Model:
     """The model with every effective sample size set to ``ess`` (some findings' apart)."""
-    tables = model._tables
+    tables = model._compiled.tables
     likelihood_ess = {
         name: np.full_like(value, by_finding.get(name, ess))
         for name, value in tables.likelihood_ess.items()
@@ -303,13 +303,13 @@ def test_interval_of_a_child_matches_an_independent_simulation(model: calfdx.Mod
     ours = unsure.posterior_interval(
         {"calf_difference_3cm": "yes"}, draws=draws, seed=2
     ).frame.loc["dvt"]
-    tables = model._tables
+    tables = model._compiled.tables
     rng = np.random.default_rng(17)
     theta = rng.gamma(tables.likelihood["swelling"] * 30.0, size=(draws, 2, len(model.causes)))
     theta /= theta.sum(axis=1, keepdims=True)
     child = tables.likelihood["calf_difference_3cm"][0]  # (swelling states, causes)
     joint = tables.prior * np.einsum("dkc,kc->dc", theta, child)
-    dvt = joint[:, model._engine.causes.index("dvt")] / joint.sum(axis=1)
+    dvt = joint[:, model._compiled.engine.causes.index("dvt")] / joint.sum(axis=1)
     assert ours["mean"] == pytest.approx(dvt.mean(), rel=0.01)
     assert ours["lower"] == pytest.approx(np.quantile(dvt, 0.025), rel=0.03)
     assert ours["upper"] == pytest.approx(np.quantile(dvt, 0.975), rel=0.03)

@@ -180,7 +180,7 @@ def test_to_csv_round_trips(model: calfdx.Model, tmp_path: Path, shipped_dir: Pa
     findings = {"fever": "yes", "side": "unilateral"}
     assert again.diagnose(findings).posterior == edited.diagnose(findings).posterior
     edited.to_csv(tmp_path / "twice")
-    for name in edited._tables.files:
+    for name in edited._compiled.tables.files:
         assert (tmp_path / "twice" / name).read_bytes() == (
             tmp_path / "edited" / name
         ).read_bytes()
@@ -263,7 +263,7 @@ def _family_counts(
 
     Both are (patterns, causes), patterns enumerating the members' states, the last fastest.
     """
-    engine = model._engine
+    engine = model._compiled.engine
     patterns = list(itertools.product(*(engine.states[m] for m in members)))
     key = np.zeros(len(cohort), dtype=np.int64)
     for m in members:
@@ -285,7 +285,7 @@ def test_simulate_draws_each_family_jointly(model: calfdx.Model) -> None:
     """
     n = 200_000
     cohort = model.simulate(n, seed=11)
-    families = [f for f in model._engine.families if len(f) > 1]
+    families = [f for f in model._compiled.engine.families if len(f) > 1]
     assert {f[0] for f in families} >= {"swelling", "warmth", "recent_immobilization"}
     pairs = [(f[0], child) for f in families for child in f[1:]]
     tests = []
@@ -299,9 +299,13 @@ def test_simulate_draws_each_family_jointly(model: calfdx.Model) -> None:
     bound = {df: chi2.isf(1e-6 / len(tests), df) for df in {len(t[2]) - 1 for t in tests}}
     for members, i, counts, expected, _ in tests:
         statistic = float(((counts - expected) ** 2 / expected).sum())
-        assert statistic < bound[len(counts) - 1], (members, model._engine.causes[i], statistic)
+        assert statistic < bound[len(counts) - 1], (
+            members,
+            model._compiled.engine.causes[i],
+            statistic,
+        )
     # The test has power: the product of the members' marginals is rejected.
-    engine = model._engine
+    engine = model._compiled.engine
     dvt = engine.causes.index("dvt")
     members = ("swelling", "calf_difference_3cm")
     observed, p = _family_counts(model, cohort, members)
@@ -343,7 +347,7 @@ def test_evaluate_is_exact_on_families(model: calfdx.Model) -> None:
     assert report.brier == pytest.approx(float(((p - onehot) ** 2).sum(axis=1).mean()), abs=1e-9)
     partly = [
         (cases[parent].isna() & cases[child].notna()).any()
-        for child, parent in model._tables.parents.items()
+        for child, parent in model._compiled.tables.parents.items()
     ]
     assert any(partly)
 
@@ -353,7 +357,7 @@ def test_evaluate_is_exact_on_families(model: calfdx.Model) -> None:
 def test_editing_a_child_block_changes_that_block_only(data: st.DataObject) -> None:
     """Property: an edit of one block of a child sets it and leaves every other block as is."""
     model = calfdx.load_model()
-    parents = model._tables.parents
+    parents = model._compiled.tables.parents
     child = data.draw(st.sampled_from(sorted(parents)))
     parent_state = data.draw(st.sampled_from(model.findings[parents[child]].states))
     state = data.draw(st.sampled_from(model.findings[child].states))
@@ -363,12 +367,12 @@ def test_editing_a_child_block_changes_that_block_only(data: st.DataObject) -> N
     block = edited.likelihood(child, cause, parent_state=parent_state)
     assert block[state] == p
     assert sum(block.values()) == pytest.approx(1.0, abs=1e-12)
-    before = model._tables.likelihood[child]
-    after = edited._tables.likelihood[child]
+    before = model._compiled.tables.likelihood[child]
+    after = edited._compiled.tables.likelihood[child]
     k = model.findings[parents[child]].states.index(parent_state)
     i = [c.id for c in model.causes].index(cause)
     changed = np.argwhere(before != after).tolist()
     assert all(j[1:] == [k, i] for j in changed)
-    for name, table in model._tables.likelihood.items():
+    for name, table in model._compiled.tables.likelihood.items():
         if name != child:
-            assert np.array_equal(table, edited._tables.likelihood[name])
+            assert np.array_equal(table, edited._compiled.tables.likelihood[name])

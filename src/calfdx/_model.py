@@ -50,29 +50,9 @@ class Model:
     'achilles_rupture'
     """
 
-    __slots__ = (
-        "_cause_ids",
-        "_compiled",
-        "_dvt_index",
-        "_dvt_threshold",
-        "_engine",
-        "_findings",
-        "_labels",
-        "_tables",
-        "_urgency",
-        "_vocabulary",
-    )
+    __slots__ = ("_compiled",)
 
     _compiled: Compiled
-    _tables: Tables
-    _engine: Engine
-    _dvt_threshold: float
-    _cause_ids: tuple[str, ...]
-    _dvt_index: int
-    _findings: Mapping[str, Finding]
-    _labels: Mapping[str, str]
-    _urgency: Mapping[str, str]
-    _vocabulary: tuple[str, ...]
 
     def __init__(
         self,
@@ -84,19 +64,7 @@ class Model:
         if not isinstance(tables, Tables):
             msg = "Create a Model with calfdx.load_model(path), not Model(...) directly."
             raise InvalidOptionError(msg)
-        compiled = Compiled.build(tables, dvt_threshold, _engines)
-        setattr_ = object.__setattr__
-        setattr_(self, "_compiled", compiled)
-        # The fields diagnose() reads, kept as slots of the model (its hot path).
-        setattr_(self, "_tables", tables)
-        setattr_(self, "_engine", compiled.engine)
-        setattr_(self, "_dvt_threshold", compiled.dvt_threshold)
-        setattr_(self, "_cause_ids", compiled.cause_ids)
-        setattr_(self, "_dvt_index", compiled.dvt_index)
-        setattr_(self, "_findings", compiled.findings)
-        setattr_(self, "_labels", compiled.labels)
-        setattr_(self, "_urgency", compiled.urgency)
-        setattr_(self, "_vocabulary", compiled.vocabulary)
+        object.__setattr__(self, "_compiled", Compiled.build(tables, dvt_threshold, _engines))
 
     @classmethod
     def _from_compiled(cls, compiled: Compiled) -> Model:
@@ -122,16 +90,20 @@ class Model:
         return hash(self._key())
 
     def _key(self) -> tuple[str, str, float]:
-        return (self._tables.content_hash, self._tables.setting, self._dvt_threshold)
+        return (
+            self._compiled.tables.content_hash,
+            self._compiled.tables.setting,
+            self._compiled.dvt_threshold,
+        )
 
     def __reduce__(self) -> tuple[Any, tuple[Tables, float]]:
         # Pickle the validated tables and the threshold; the engine is rebuilt on load.
-        return (_restore_model, (self._tables, self._dvt_threshold))
+        return (_restore_model, (self._compiled.tables, self._compiled.dvt_threshold))
 
     def __repr__(self) -> str:
         return (
             f"<Model setting={self.setting!r} causes={len(self.causes)} "
-            f"findings={len(self._findings)} dvt_threshold={self._dvt_threshold:g} "
+            f"findings={len(self.findings)} dvt_threshold={self.dvt_threshold:g} "
             f"tables={self.content_hash[:12]}>"
         )
 
@@ -139,42 +111,42 @@ class Model:
     @property
     def causes(self) -> tuple[Cause, ...]:
         """The causes, in table order, each with its label, urgency and description."""
-        return self._tables.causes
+        return self._compiled.tables.causes
 
     @property
     def findings(self) -> Mapping[str, Finding]:
         """The vocabulary: finding id → :class:`Finding` (states, category, question)."""
-        return self._findings
+        return self._compiled.findings
 
     @property
     def setting(self) -> str:
         """The setting whose priors this model uses."""
-        return self._tables.setting
+        return self._compiled.tables.setting
 
     @property
     def settings(self) -> tuple[str, ...]:
         """Every setting the prior table defines."""
-        return self._tables.settings
+        return self._compiled.tables.settings
 
     @property
     def dvt_threshold(self) -> float:
         """The default DVT alert threshold of this model."""
-        return self._dvt_threshold
+        return self._compiled.dvt_threshold
 
     @property
     def content_hash(self) -> str:
         """SHA-256 of the table files this model was built from."""
-        return self._tables.content_hash
+        return self._compiled.tables.content_hash
 
     @property
     def source(self) -> str:
         """The folder the tables were read from."""
-        return self._tables.source
+        return self._compiled.tables.source
 
     @property
     def sources(self) -> Mapping[str, Source]:
         """The cited works, by source id."""
-        return MappingProxyType(self._tables.sources)
+        return MappingProxyType(self._compiled.tables.sources)
 
     @property
     def prior(self) -> pd.Series:
@@ -182,20 +154,20 @@ class Model:
         import pandas as pd
 
         return pd.Series(
-            self._tables.prior.copy(),
-            index=pd.Index(list(self._labels), name="cause"),
+            self._compiled.tables.prior.copy(),
+            index=pd.Index(list(self._compiled.labels), name="cause"),
             name="prior",
         )
 
     @property
     def priors(self) -> pd.DataFrame:
         """Every row of ``priors.csv`` (all settings), with sources (a copy)."""
-        return table_frame(self._tables.priors_rows, "priors.csv")
+        return table_frame(self._compiled.tables.priors_rows, "priors.csv")
 
     @property
     def likelihoods(self) -> pd.DataFrame:
         """Every row of ``likelihoods.csv``, with sources (a copy)."""
-        return table_frame(self._tables.likelihoods_rows, "likelihoods.csv")
+        return table_frame(self._compiled.tables.likelihoods_rows, "likelihoods.csv")
 
     # ---------------------------------------------------------------- inference
     def diagnose(
@@ -257,22 +229,24 @@ class Model:
         >>> result.dvt_alert
         True
         """
+        compiled = self._compiled
         threshold = (
-            self._dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
+            compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
         )
-        engine = self._engine
+        engine = compiled.engine
         rows = engine.fast_rows(findings, more_findings)
         soft: dict[str, Soft] = {}
         if rows is None:
-            _check_model_options(more_findings, self._findings)
-            checked = normalize_evidence(self._findings, findings, more_findings)
+            _check_model_options(more_findings, compiled.findings)
+            checked = normalize_evidence(compiled.findings, findings, more_findings)
             rows, soft = engine.rows(checked.hard), checked.soft
         evidence = engine.evidence(rows)
         probabilities: list[float] = engine.posterior_rows(rows, soft).tolist()
         # Descending; sorted() is stable, so equal probabilities keep table order.
         order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
-        ids = self._cause_ids
-        dvt_probability = probabilities[self._dvt_index]
+        ids = compiled.cause_ids
+        dvt_probability = probabilities[compiled.dvt_index]
+        tables = compiled.tables
         return Diagnosis(
             posterior=MappingProxyType({ids[i]: probabilities[i] for i in order}),
             dvt_probability=dvt_probability,
@@ -280,11 +254,11 @@ class Model:
             dvt_threshold=threshold,
             findings=MappingProxyType(evidence),
             soft_findings=MappingProxyType(soft),
-            vocabulary=self._vocabulary,
-            labels=self._labels,
-            urgency=self._urgency,
-            setting=self._tables.setting,
-            tables_hash=self._tables.content_hash,
+            vocabulary=compiled.vocabulary,
+            labels=compiled.labels,
+            urgency=compiled.urgency,
+            setting=tables.setting,
+            tables_hash=tables.content_hash,
             calfdx_version=__version__,
             model=self,
         )
@@ -340,7 +314,7 @@ class Model:
         >>> round(float(edited.prior.sum()), 12)
         1.0
         """
-        files = edit_prior(self._tables, cause, p)
+        files = edit_prior(self._compiled.tables, cause, p)
         return self._rebuilt(files, self.setting)
 
     def with_likelihood(
@@ -371,7 +345,7 @@ class Model:
         >>> model.likelihood("redness", "cellulitis", parent_state="no")
         {'yes': 0.8, 'no': 0.2}
         """
-        files = edit_likelihood(self._tables, finding, state, cause, p, parent_state)
+        files = edit_likelihood(self._compiled.tables, finding, state, cause, p, parent_state)
         return self._rebuilt(files, self.setting)
 
     def check_targets(self, targets: object = None) -> TargetReport:
@@ -466,7 +440,7 @@ class Model:
         >>> calfdx.load_model().with_setting("primary_care").setting
         'primary_care'
         """
-        return self._rebuilt(self._tables.files, text(setting, "setting"), edited=False)
+        return self._rebuilt(self._compiled.tables.files, text(setting, "setting"), edited=False)
 
     def likelihood(
         self, finding: str, cause: str, *, parent_state: str | None = None
@@ -501,22 +475,22 @@ class Model:
         if (
             not isinstance(finding, str)
             or not isinstance(cause, str)
-            or finding not in self._findings
-            or cause not in self._labels
+            or finding not in self._compiled.findings
+            or cause not in self._compiled.labels
         ):
             msg = f"Unknown finding {finding!r} or cause {cause!r}."
             raise InvalidOptionError(msg)
-        given = check_parent_state(self._tables, finding, parent_state, required=False)
-        i = self._cause_ids.index(cause)
-        parent = self._findings[finding].parent
+        given = check_parent_state(self._compiled.tables, finding, parent_state, required=False)
+        i = self._compiled.cause_ids.index(cause)
+        parent = self._compiled.findings[finding].parent
         if not parent:
-            column = self._tables.likelihood[finding][:, i]
+            column = self._compiled.tables.likelihood[finding][:, i]
         elif not given:  # the marginal over the parent, from the engine (exact)
-            column = self._engine.block(finding)[:, i]
+            column = self._compiled.engine.block(finding)[:, i]
         else:
-            k = self._findings[parent].states.index(given)
-            column = self._tables.likelihood[finding][:, k, i]
-        return dict(zip(self._findings[finding].states, column.tolist(), strict=True))
+            k = self._compiled.findings[parent].states.index(given)
+            column = self._compiled.tables.likelihood[finding][:, k, i]
+        return dict(zip(self._compiled.findings[finding].states, column.tolist(), strict=True))
 
     def simulate(self, n: int, *, seed: int | None = None, missing: float = 0.0) -> pd.DataFrame:
         """Draw a synthetic cohort of ``n`` patients from this model, reproducibly.
@@ -677,7 +651,7 @@ class Model:
         >>> again.content_hash == model.content_hash
         True
         """
-        return write_tables(self._tables, output_path(folder, "folder"))
+        return write_tables(self._compiled.tables, output_path(folder, "folder"))
 
     def _rebuilt(self, files: Mapping[str, bytes], setting: str, edited: bool = True) -> Model:
         return Model._from_compiled(self._compiled.rebuilt(files, setting, edited))
@@ -696,7 +670,7 @@ class Model:
         ...     path.stat().st_size > 10_000
         True
         """
-        return write_network(self._tables, output_path(path, "path"))
+        return write_network(self._compiled.tables, output_path(path, "path"))
 
     def to_pgmpy(self) -> DiscreteBayesianNetwork:
         """Return a new pgmpy ``DiscreteBayesianNetwork`` of this model.
@@ -713,7 +687,7 @@ class Model:
         >>> sorted(network.get_children("cause"))[:3]
         ['active_cancer', 'age', 'alternative_diagnosis_likely']
         """
-        return build_network(self._tables)
+        return build_network(self._compiled.tables)
 
 
 #: Options of load_model() that a caller may pass to diagnose() by mistake.
