@@ -31,7 +31,7 @@ import math
 from collections.abc import Iterable, Mapping
 from itertools import product
 from types import MappingProxyType
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +48,7 @@ __all__ = [
     "evidence_likelihood",
     "families",
     "finding_weights",
+    "in_tier",
     "score_totals",
 ]
 
@@ -253,7 +254,7 @@ def score_totals(
     return lowest, np.broadcast_to(mass, (len(mass), *np.broadcast_shapes(mass.shape[1:], batch)))
 
 
-def _in_tier(totals: tuple[int, FloatArray], low: int | None, high: int | None) -> FloatArray:
+def in_tier(totals: tuple[int, FloatArray], low: int | None, high: int | None) -> FloatArray:
     """Sum P(total, evidence | cause) over the totals from ``low`` to ``high`` (inclusive)."""
     lowest, mass = totals
     start = 0 if low is None else max(low - lowest, 0)
@@ -320,22 +321,9 @@ def evidence_likelihood(
     >>> evidence_likelihood(table, states, {"b": "yes"}, parents={"b": "a"}).round(3).tolist()
     [0.47, 0.02]
     """
-    if score is None:
-        if not hard and not soft:
-            parents = parents or {}
-            batch = np.broadcast_shapes(
-                *(
-                    table.shape[: -3 if name in parents else -2] + table.shape[-1:]
-                    for name, table in likelihood.items()
-                )
-            )
-            return np.ones(batch)
-        _, mass = score_totals(likelihood, states, hard, {}, parents=parents, soft=soft)
-        first: FloatArray = mass[0].copy()
-        return first
-    points, low, high = score
+    points, low, high = score if score is not None else ({}, None, None)
     totals = score_totals(likelihood, states, hard, points, parents=parents, soft=soft)
-    return _in_tier(totals, low, high).copy()
+    return in_tier(totals, low, high).copy()
 
 
 # --------------------------------------------------------------------------------------------
@@ -456,45 +444,40 @@ class Engine:
         Only exact ``str`` states of known findings, each given once, are accepted here;
         anything else (booleans, unknowns, mistakes) returns None.
         """
-        rows: list[int] = []
-        touched: dict[int, int] = {}
-        code = self._code
         try:
             if findings is not None:
                 if type(findings) is not dict:
                     return None
-                for name, value in findings.items():
+                for value in findings.values():
                     if type(value) is not str:
                         return None
-                    slot, row = code[name][value]
-                    if slot < 0:
-                        rows.append(row)
-                    else:
-                        touched[slot] = touched.get(slot, self._unknown_row[slot]) + row
             for name, value in more_findings.items():
                 if type(value) is not str or (findings is not None and name in findings):
                     return None
-                slot, row = code[name][value]
-                if slot < 0:
-                    rows.append(row)
-                else:
-                    touched[slot] = touched.get(slot, self._unknown_row[slot]) + row
-        except (KeyError, TypeError):
+            # Every state is a str now (checked just above).
+            given = cast("dict[str, str]", findings or {})
+            more = cast("Mapping[str, str]", more_findings)
+            if not more:
+                return self._rows(given.items())
+            return self._rows([*given.items(), *more.items()])
+        except (KeyError, TypeError):  # an unknown finding or state
             return None
-        rows.extend(touched.values())
-        rows.sort()
-        return rows
 
     def rows(self, evidence: Mapping[str, str]) -> list[int]:
         """Return the sorted rows of checked evidence (finding → state)."""
+        return self._rows(evidence.items())
+
+    def _rows(self, evidence: Iterable[tuple[str, str]]) -> list[int]:
+        """Return the sorted rows of (finding, state) pairs: one per family they touch."""
         rows: list[int] = []
         touched: dict[int, int] = {}
-        for finding, state in evidence.items():
-            slot, row = self._code[finding][state]
+        code, unknown_row = self._code, self._unknown_row
+        for finding, state in evidence:
+            slot, row = code[finding][state]
             if slot < 0:
                 rows.append(row)
             else:
-                touched[slot] = touched.get(slot, self._unknown_row[slot]) + row
+                touched[slot] = touched.get(slot, unknown_row[slot]) + row
         rows.extend(touched.values())
         rows.sort()
         return rows
@@ -508,12 +491,9 @@ class Engine:
         """
         observed = []
         for finding in self.findings:
-            if finding.id in hard:
-                state = hard[finding.id]
-                weights = np.array([1.0 if s == state else 0.0 for s in finding.states])
-                observed.append((finding.id, state, weights))
-            elif finding.id in soft:
-                observed.append((finding.id, "soft", np.asarray(soft[finding.id], np.float64)))
+            weights = finding_weights(finding.id, self.states, hard, soft)
+            if weights is not None:
+                observed.append((finding.id, hard.get(finding.id, "soft"), weights))
         return observed
 
     def evidence(self, rows: list[int]) -> dict[str, str]:

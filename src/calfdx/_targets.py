@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._exceptions import InvalidOptionError
-from ._inference import ScoreTier, evidence_likelihood, score_totals
+from ._inference import ScoreTier, evidence_likelihood, in_tier, score_totals
 from ._schema import Tables, Target
 from ._tables import parse_targets
 from ._wells import WELLS_ITEMS
@@ -99,10 +99,7 @@ def target_values(
                 distributions[key] = score_totals(
                     likelihood, states, dict(target.evidence), points, parents=parents
                 )
-            lowest, mass = distributions[key]
-            start = 0 if low is None else max(low - lowest, 0)
-            stop = len(mass) if high is None else max(high - lowest + 1, 0)
-            like = mass[start:stop].sum(axis=0)
+            like = in_tier(distributions[key], low, high)
         elif target.evidence:
             key = (target.evidence, -1)
             if key not in distributions:  # targets on one subgroup share its likelihood
