@@ -68,6 +68,8 @@ class Compiled:
         Cause id → label.
     urgency : Mapping[str, str]
         Cause id → urgency level.
+    cause_codes : Mapping[str, Mapping[str, str]]
+        Cause id → its verified codes (``icd10``, ``snomed_ct``).
     vocabulary : tuple of str
         The finding ids, in table order.
     """
@@ -82,6 +84,7 @@ class Compiled:
     labels: Mapping[str, str]
     urgency: Mapping[str, str]
     vocabulary: tuple[str, ...]
+    cause_codes: Mapping[str, Mapping[str, str]]
 
     @classmethod
     def build(
@@ -115,6 +118,7 @@ class Compiled:
             labels=MappingProxyType({c.id: c.label for c in tables.causes}),
             urgency=MappingProxyType({c.id: c.urgency for c in tables.causes}),
             vocabulary=tuple(f.id for f in tables.findings),
+            cause_codes=MappingProxyType({c.id: MappingProxyType(c.codes) for c in tables.causes}),
         )
 
     def with_dvt_threshold(self, dvt_threshold: float) -> Compiled:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._checks import positive_count, strict_json
 from ._conflict import Conflict, conflict
-from ._core import DISCLAIMER, Compiled, HasCompiled
+from ._core import DISCLAIMER, HasCompiled
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
 from ._format import percent
 from ._schema import RedFlag
@@ -445,7 +444,7 @@ class Diagnosis:
         """
         # The posterior's numbers are finite Python floats and the parts' own to_dict() are
         # strict already, so only the small triage record needs converting.
-        codes = _cause_codes(self.model._compiled)
+        codes = self.model._compiled.cause_codes
         triage = self.triage
         wells = self.wells
         return {
@@ -583,13 +582,6 @@ class Diagnosis:
             f"{len(self.unobserved)}. Tables {self.tables_hash[:12]}, calfdx "
             f"{html.escape(self.calfdx_version)}.</small></p></div>"
         )
-
-
-@functools.lru_cache(maxsize=16)
-def _cause_codes(compiled: Compiled) -> Mapping[str, Mapping[str, str]]:
-    """Return cause id → its codes, once per compiled model."""
-    causes = compiled.tables.causes
-    return MappingProxyType({cause.id: MappingProxyType(cause.codes) for cause in causes})
 
 
 def _restore_diagnosis(state: dict[str, Any]) -> Diagnosis:
