@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import calfdx
-from calfdx._conflict import conflict
+from calfdx._conflict import _memo, conflict
+from calfdx._kernels import conflict_fit, conflict_kernel, conflict_scan
 
 CASES = [
     {"swelling": "yes", "calf_difference_3cm": "yes", "pitting_oedema": "no"},
@@ -162,9 +163,18 @@ def _enumerated_percentile(model: calfdx.Model, findings: dict[str, str]) -> flo
     return float(weights[joint.max(axis=1) <= fit.max() * (1 + 1e-12)].sum())
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba", "numpy"])
 @pytest.mark.parametrize("seed", range(12))
-def test_the_kept_reference_serves_every_patient_of_a_form(seed: int) -> None:
-    """The reference kept per set of findings gives each patient their exact percentile."""
+def test_the_kept_reference_serves_every_patient_of_a_form(
+    seed: int, compiled: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each patient of a form gets their exact percentile, compiled or from the kept reference.
+
+    With numba, the branch and bound answers each patient; without it (forced here), the
+    reference enumerated once per set of findings does.
+    """
+    if not compiled:
+        monkeypatch.setattr("calfdx._conflict.conflict_kernel", lambda: None)
     model = calfdx.load_model()
     rng = np.random.default_rng(seed)
     names = rng.choice(list(model.findings), size=int(rng.integers(3, 9)), replace=False)
@@ -173,3 +183,84 @@ def test_the_kept_reference_serves_every_patient_of_a_form(seed: int) -> None:
     checked = conflict(model._compiled, model.diagnose(findings))  # the same form, kept
     assert checked.draws == 0
     assert checked.percentile == pytest.approx(_enumerated_percentile(model, findings), abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_the_branch_and_bound_equals_the_full_enumeration(seed: int) -> None:
+    """The pruned scan gives the enumeration's percentile, compiled and as plain Python.
+
+    Random findings (1 to 10, families included) and a threshold at a random picture's fit,
+    at the patient's, or beyond every picture; the scan visits no more partial pictures than
+    the full enumeration has nodes.
+    """
+    model = calfdx.load_model()
+    engine = model._compiled.engine
+    prior = model._compiled.tables.prior
+    rng = np.random.default_rng(seed)
+    names = rng.choice(list(model.findings), size=int(rng.integers(1, 11)), replace=False)
+    hard = {str(n): str(rng.choice(model.findings[str(n)].states)) for n in names}
+    memo = _memo(model._compiled)
+    blocks = [memo.block(engine, row) for row in engine.rows(hard)]
+    joint = np.ones((1, len(prior)))
+    for block in blocks:
+        joint = (joint[:, None, :] * block[None, :, :]).reshape(-1, len(prior))
+    fits, weights = joint.max(axis=1), joint @ prior
+    offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
+    np.cumsum([len(b) for b in blocks], out=offsets[1:])
+    tables = np.concatenate(blocks)
+    kernels = conflict_kernel()
+    assert kernels is not None  # numba is a dependency
+    nodes = sum(math.prod(len(b) for b in blocks[:k]) for k in range(len(blocks) + 1))
+    for threshold in (fits[rng.integers(len(fits))], fits.max() * 2, 0.0):
+        expected = float(weights[fits <= threshold].sum())
+        for scan in (kernels[1], conflict_scan):
+            mass, visited = scan(tables, offsets, prior, float(threshold))
+            assert mass == pytest.approx(expected, abs=1e-12)
+            assert 1 <= visited <= nodes
+
+
+def test_the_scan_prunes() -> None:
+    """On the model's own patients asked twelve questions, most pictures are decided in bulk.
+
+    Measured when written: a median of 1.6% of the full enumeration's partial pictures
+    visited (300 patients); the test asks for under 10% on 60.
+    """
+    model = calfdx.load_model()
+    engine = model._compiled.engine
+    memo = _memo(model._compiled)
+    patients = model.simulate(60, seed=1)
+    rng = np.random.default_rng(2)
+    shares = []
+    for i in range(len(patients)):
+        names = rng.choice(list(model.findings), size=12, replace=False)
+        rows = engine.rows({str(n): str(patients.iloc[i][n]) for n in names})
+        blocks = [memo.block(engine, row) for row in rows]
+        nodes = sum(math.prod(len(b) for b in blocks[:k]) for k in range(len(blocks) + 1))
+        offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
+        np.cumsum([len(b) for b in blocks], out=offsets[1:])
+        fit = math.exp(float(engine.log_rows(rows).sum(axis=0).max()) + 1e-12)
+        mass, visited = conflict_scan(np.concatenate(blocks), offsets, memo.prior, fit)
+        assert 0 < mass <= 1 + 1e-12
+        shares.append(visited / nodes)
+    assert float(np.median(shares)) < 0.1
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_the_compiled_fit_equals_numpy(seed: int) -> None:
+    """Check log P(e) and the best fit, compiled and as plain Python, against numpy's logsumexp.
+
+    Rows with impossible causes (log 0) and priors with a zero are included.
+    """
+    from scipy.special import logsumexp
+
+    rng = np.random.default_rng(seed)
+    with np.errstate(divide="ignore"):
+        log_rows = np.log(rng.random((int(rng.integers(1, 9)), 6)) * (rng.random((1, 6)) > 0.2))
+        log_prior = np.log(rng.dirichlet(np.ones(6)) * (np.arange(6) != seed % 6))
+    kernels = conflict_kernel()
+    assert kernels is not None
+    fit = log_rows.sum(axis=0)
+    for compute in (kernels[0], conflict_fit):
+        log_evidence, best = compute(log_rows, log_prior)
+        assert best == fit.max()
+        assert log_evidence == pytest.approx(float(logsumexp(log_prior + fit)), abs=1e-12)

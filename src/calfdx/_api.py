@@ -267,8 +267,8 @@ def diagnose_batch(
     Every row equals :func:`calfdx.diagnose` on that row (to rounding, about 1e-15). The
     work is vectorised: no Python loop over rows, except for rows with soft evidence and
     rows whose product underflows, which are computed one by one by the engine of
-    :func:`calfdx.diagnose`. With numba installed (``calfdx[fast]``) a compiled kernel is
-    used; its first call in a process compiles it (about a second).
+    :func:`calfdx.diagnose`. With numba (a default dependency) a compiled kernel is used;
+    its first call in a process compiles it (about a second); without it, numpy.
 
     Examples
     --------

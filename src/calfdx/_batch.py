@@ -10,8 +10,8 @@ the first group, so products stay far from underflow. The joint tables are built
 a patient whose product still falls below ``1e-280`` is recomputed by the engine of
 :func:`calfdx.diagnose`, as is every patient with soft evidence.
 
-Two kernels compute the same numbers: a fused loop compiled by numba (the ``calfdx[fast]``
-extra), and a chunked numpy version used when numba is not installed.
+Two kernels compute the same numbers: a fused loop compiled by numba (a default dependency),
+and a chunked numpy version used when numba is not installed.
 """
 
 from __future__ import annotations

@@ -28,8 +28,11 @@ parent) and :math:`P(e)`: positive values mean the findings do not fit together.
 
 from __future__ import annotations
 
-import functools
+import itertools
 import math
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
@@ -38,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._checks import strict_json
+from ._kernels import conflict_kernel
 
 if TYPE_CHECKING:
     from ._core import Compiled, Posterior
@@ -143,11 +147,69 @@ def _patterns(
     return joint
 
 
-@functools.lru_cache(maxsize=REFERENCES)
-def _reference(
-    compiled: Compiled, names: tuple[str, ...], draws: int, seed: int
-) -> tuple[FloatArray, FloatArray, int]:
-    """Return the model's own patients with these findings observed.
+class _Memo:
+    """What the check keeps per engine: picture tables, marginals, and drawn references.
+
+    Held in a weak dictionary keyed by the engine, so it goes with its model. Filled at first
+    use; every array in it is read-only, so one memo serves many threads (two threads filling
+    the same entry compute the same value).
+    """
+
+    __slots__ = ("log_marginal", "log_prior", "pictures", "prior", "references")
+
+    def __init__(self, prior: FloatArray) -> None:
+        self.prior = prior
+        with np.errstate(divide="ignore"):
+            self.log_prior: FloatArray = np.log(prior)
+        #: Row of the patient's evidence on a family -> P(picture | cause) for every picture
+        #: of the same members of that family.
+        self.pictures: dict[int, FloatArray] = {}
+        #: (finding, state) -> log P(finding = state), over the prior.
+        self.log_marginal: dict[tuple[str, str], float] = {}
+        self.references: OrderedDict[tuple[tuple[str, ...], int, int], _Reference] = OrderedDict()
+
+    def block(self, engine: Engine, row: int) -> FloatArray:
+        """Return P(picture | cause) for every picture of the members ``row`` observes."""
+        found = self.pictures.get(row)
+        if found is None:
+            seen = tuple(engine.evidence([row]))
+            slot = engine.families.index(engine.family(seen[0]))
+            grids = np.meshgrid(*(np.arange(len(engine.states[m])) for m in seen), indexing="ij")
+            rows = engine.family_row(
+                slot, {m: g.ravel() for m, g in zip(seen, grids, strict=True)}
+            )
+            found = np.ascontiguousarray(engine.family_table(slot)[rows])
+            found.flags.writeable = False
+            self.pictures[row] = found
+        return found
+
+    def marginal(self, engine: Engine, finding: str, state: str) -> float:
+        """Return log P(finding = state) under the prior (a child's summed over its parent)."""
+        found = self.log_marginal.get((finding, state))
+        if found is None:
+            row = engine.block(finding)[engine.states[finding].index(state)]
+            with np.errstate(divide="ignore"):
+                found = float(np.log(self.prior @ row))
+            self.log_marginal[finding, state] = found
+        return found
+
+
+_Reference = tuple[FloatArray, FloatArray, int]
+_MEMOS: weakref.WeakKeyDictionary[Engine, _Memo] = weakref.WeakKeyDictionary()
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo(compiled: Compiled) -> _Memo:
+    engine = compiled.engine
+    found = _MEMOS.get(engine)
+    if found is None:
+        with _MEMO_LOCK:
+            found = _MEMOS.setdefault(engine, _Memo(compiled.tables.prior))
+    return found
+
+
+def _reference(compiled: Compiled, names: tuple[str, ...], draws: int, seed: int) -> _Reference:
+    """Return the model's own patients with these findings observed (kept per model).
 
     Returned: their log best fits; the probability of each; and how many patients were
     drawn (0: exact). Exact (``draws`` 0): every picture of the
@@ -155,8 +217,23 @@ def _reference(
     causes from the prior, then the findings (a parent before its children). Both depend
     only on which findings were observed, not on their states, so one reference serves every
     patient asked the same questions (a service's form), and recomputing it gives the same
-    numbers.
+    numbers. The last REFERENCES are kept with the model's engine, and go with it.
     """
+    kept = _memo(compiled).references
+    key = (names, draws, seed)
+    found = kept.get(key)
+    if found is None:
+        found = _compute_reference(compiled, names, draws, seed)
+        with _MEMO_LOCK:
+            kept[key] = found
+            while len(kept) > REFERENCES:
+                kept.popitem(last=False)
+    return found
+
+
+def _compute_reference(
+    compiled: Compiled, names: tuple[str, ...], draws: int, seed: int
+) -> _Reference:
     engine = compiled.engine
     prior = compiled.tables.prior
     touched = [
@@ -188,37 +265,32 @@ def conflict(
     compiled: Compiled, result: Posterior, draws: int = DRAWS, seed: int = SEED
 ) -> Conflict:
     """Return the conflict check of ``result``'s hard findings."""
-    engine = compiled.engine
-    prior = compiled.tables.prior
-    states = {
-        name: compiled.findings[name].states.index(state)
-        for name, state in result.findings.items()
-    }
-    if not states:
+    hard = result.findings
+    if not hard:
         return Conflict(False, 0.0, 0.0, 1.0, 0.0, 0, "No findings given: nothing to conflict.")
-    # Each family the evidence touches, with its compiled rows: log P(evidence | cause) for
-    # every combination of its members' states and unknown.
-    touched = [
-        (slot, members)
-        for slot, members in enumerate(engine.families)
-        if any(m in states for m in members)
-    ]
-    with np.errstate(divide="ignore"):
-        log_prior = np.log(prior)
-        # log P(e_f | c), a child's summed over its parent.
-        marginal_rows = np.log(np.array([engine.block(n)[i] for n, i in states.items()]))
-    fit = np.zeros_like(prior)
-    for slot, _ in touched:
-        fit = fit + engine.log_family_table(slot)[engine.family_row(slot, states)]
-    log_evidence = float(_log_sum_exp(log_prior + fit))
-    best_fit = float(fit.max())
-    measure = float(_log_sum_exp(log_prior + marginal_rows).sum()) - log_evidence
-    names = tuple(states)
-    exact = best_fit > _LOWEST_LINEAR and (
-        math.prod(len(engine.states[name]) for name in names) <= EXACT_PATTERNS
-    )
-    fits, weights, drawn_count = _reference(compiled, names, 0 if exact else draws, seed)
-    percentile = min(float(weights[fits <= best_fit + 1e-12].sum()), 1.0)
+    engine = compiled.engine
+    memo = _memo(compiled)
+    kernels = conflict_kernel()
+    # One row per family the evidence touches: log P(evidence on the family | cause), a
+    # child's summed over its parent when the parent is not observed.
+    rows = engine.rows(hard)
+    if kernels is not None:
+        log_evidence, best_fit = kernels[0](engine.log_rows(rows), memo.log_prior)
+    else:
+        fit = engine.log_rows(rows).sum(axis=0)
+        log_evidence, best_fit = float(_log_sum_exp(memo.log_prior + fit)), float(fit.max())
+    measure = sum(memo.marginal(engine, f, s) for f, s in hard.items()) - log_evidence
+    blocks = [memo.block(engine, row) for row in rows]
+    sizes = [len(block) for block in blocks]
+    exact = best_fit > _LOWEST_LINEAR and math.prod(sizes) <= EXACT_PATTERNS
+    if exact and kernels is not None:
+        offsets = np.array([0, *itertools.accumulate(sizes)], dtype=np.intp)
+        threshold = math.exp(best_fit + 1e-12)
+        mass, _ = kernels[1](np.concatenate(blocks), offsets, memo.prior, threshold)
+        percentile, drawn_count = min(mass, 1.0), 0
+    else:  # without numba, or beyond the exact limit: a reference kept per set of findings
+        fits, weights, drawn_count = _reference(compiled, tuple(hard), 0 if exact else draws, seed)
+        percentile = min(float(weights[fits <= best_fit + 1e-12].sum()), 1.0)
     outside = percentile < CONFLICT_PERCENTILE
     message = (
         "These findings fit none of the modelled causes well: fewer than 1% of the model's "

@@ -352,6 +352,7 @@ class Engine:
     """
 
     __slots__ = (
+        "__weakref__",
         "_code",
         "_family_of",
         "_label",
@@ -697,6 +698,11 @@ class Engine:
             return self._log_posterior(rows, soft)
         joint /= total
         return joint
+
+    def log_rows(self, rows: list[int]) -> FloatArray:
+        """Return log P(evidence | cause) for each of the rows, as a (rows, causes) array."""
+        found: FloatArray = self._log_likelihood[rows]
+        return found
 
     def log_joint_rows(
         self, rows: list[int], soft: Mapping[str, Soft] | None = None

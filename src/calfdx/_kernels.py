@@ -26,7 +26,7 @@ import numpy.typing as npt
 from ._exceptions import InvalidOptionError
 from ._inference import Engine
 
-__all__ = ["BatchTables", "Scores"]
+__all__ = ["BatchTables", "Scores", "conflict_fit", "conflict_kernel", "conflict_scan"]
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -272,6 +272,130 @@ def _compile_numba() -> Kernel | None:
                 alert[i] = dvt[i] >= threshold
 
     return cast("Kernel", numba_kernel)
+
+
+# --------------------------------------------------------------------------------------------
+# The conflict check's exact percentile (see calfdx._conflict), by branch and bound.
+
+
+def conflict_scan(
+    tables: FloatArray, offsets: npt.NDArray[np.intp], prior: FloatArray, threshold: float
+) -> tuple[float, int]:
+    """Return the probability of the pictures whose best fit is at most ``threshold``.
+
+    ``tables`` stacks one block per family the evidence touches: a row per picture of the
+    family's observed members (every combination of their states), holding
+    P(picture | cause); block ``k`` is rows ``offsets[k]:offsets[k + 1]``. A picture of all
+    the findings picks one row per block, and its probability under cause c is the product
+    of the rows' column c. The answer is the sum, over the pictures whose best fit
+    ``max_c P(picture | c)`` is at most ``threshold``, of ``sum_c prior[c] P(picture | c)``.
+
+    Exact, with the enumeration pruned: at a partial picture (blocks ``0..k-1`` chosen), the
+    fit of every completion lies between ``max_c partial_c * lowest_c`` and ``max_c
+    partial_c * highest_c``, where ``lowest_c`` and ``highest_c`` multiply the smallest and
+    largest entries of column c over the remaining blocks. When the upper bound is at most
+    the threshold, every completion counts, and their probabilities sum to ``sum_c prior[c]
+    partial_c`` (each remaining block's rows sum to one per cause); when the lower bound is
+    above it, none does. Only the undecided partial pictures are extended. Also returned:
+    how many partial pictures were visited (at most the full enumeration's count).
+
+    Written for numba (compiled by :func:`conflict_kernel`); it also runs as plain Python.
+    """
+    n_blocks = offsets.shape[0] - 1
+    n_causes = prior.shape[0]
+    highest = np.ones((n_blocks + 1, n_causes))
+    lowest = np.ones((n_blocks + 1, n_causes))
+    for k in range(n_blocks - 1, -1, -1):
+        for c in range(n_causes):
+            high = 0.0
+            low = np.inf
+            for j in range(offsets[k], offsets[k + 1]):
+                value = tables[j, c]
+                high = max(high, value)
+                low = min(low, value)
+            highest[k, c] = highest[k + 1, c] * high
+            lowest[k, c] = lowest[k + 1, c] * low
+    partial = np.ones((n_blocks + 1, n_causes))
+    choice = np.zeros(n_blocks + 1, dtype=np.intp)
+    mass = 0.0
+    visited = 0
+    depth = 0
+    entering = True
+    while True:
+        if entering:
+            visited += 1
+            upper = 0.0
+            lower = 0.0
+            for c in range(n_causes):
+                upper = max(upper, partial[depth, c] * highest[depth, c])
+                lower = max(lower, partial[depth, c] * lowest[depth, c])
+            if upper <= threshold:  # every completion fits at most as well: all count
+                for c in range(n_causes):
+                    mass += prior[c] * partial[depth, c]
+            elif lower <= threshold:  # undecided (never at full depth): extend
+                choice[depth] = offsets[depth]
+                for c in range(n_causes):
+                    partial[depth + 1, c] = partial[depth, c] * tables[choice[depth], c]
+                depth += 1
+                continue
+        # Back up to the deepest block with a next row, and take it.
+        if depth == 0:
+            break
+        depth -= 1
+        choice[depth] += 1
+        entering = choice[depth] < offsets[depth + 1]
+        if entering:
+            for c in range(n_causes):
+                partial[depth + 1, c] = partial[depth, c] * tables[choice[depth], c]
+            depth += 1
+    return mass, visited
+
+
+def conflict_fit(log_rows: FloatArray, log_prior: FloatArray) -> tuple[float, float]:
+    """Return log P(evidence) and the log best fit, max_c log P(evidence | c).
+
+    ``log_rows`` holds log P(evidence on a family | cause), a row per family the evidence
+    touches; their sum is log P(evidence | cause). Written for numba (see
+    :func:`conflict_kernel`).
+    """
+    n_rows, n_causes = log_rows.shape
+    fit = np.zeros(n_causes)
+    for k in range(n_rows):
+        for c in range(n_causes):
+            fit[c] += log_rows[k, c]
+    best = -np.inf
+    peak = -np.inf
+    for c in range(n_causes):
+        best = max(best, fit[c])
+        peak = max(peak, fit[c] + log_prior[c])
+    if not np.isfinite(peak):
+        return peak, best
+    total = 0.0
+    for c in range(n_causes):
+        total += np.exp(fit[c] + log_prior[c] - peak)
+    return peak + np.log(total), best
+
+
+ScanKernel = Callable[[FloatArray, npt.NDArray[np.intp], FloatArray, float], tuple[float, int]]
+FitKernel = Callable[[FloatArray, FloatArray], tuple[float, float]]
+_CONFLICT: dict[str, tuple[FitKernel, ScanKernel]] = {}
+
+
+def conflict_kernel() -> tuple[FitKernel, ScanKernel] | None:
+    """Return :func:`conflict_fit` and :func:`conflict_scan` compiled by numba, or None.
+
+    Compiled at first use and cached on disk by numba (a second process loads them);
+    None when numba is not installed.
+    """
+    with _LOCK:
+        if "numba" not in _CONFLICT:
+            try:
+                import numba
+            except ImportError:
+                return None
+            jit = numba.njit(nogil=True, cache=True)
+            _CONFLICT["numba"] = (jit(conflict_fit), jit(conflict_scan))
+    return _CONFLICT["numba"]
 
 
 def _kernel(name: str | None) -> Kernel:
