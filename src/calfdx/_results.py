@@ -15,13 +15,13 @@ from ._explain import Explanation, QuestionRanking, explain, next_questions, sof
 from ._format import percent
 from ._schema import RedFlag
 from ._triage import Triage, fired_red_flags, triage, unchecked_red_flags
+from ._wells import WELLS_ITEMS, WellsScore, score_checked
 
 if TYPE_CHECKING:
     import pandas as pd
     from fhir.resources.riskassessment import RiskAssessment
     from matplotlib.axes import Axes
 
-    from ._wells import WellsScore
 
 __all__ = ["DISCLAIMER", "Diagnosis"]
 
@@ -212,13 +212,10 @@ class Diagnosis:
         return found
 
     def _wells(self) -> WellsScore | None:
-        from ._wells import WELLS_ITEMS, _wells_score
-
-        if any(item.finding not in self.model.findings for item in WELLS_ITEMS):
+        vocabulary = self.model._compiled.findings
+        if any(item.finding not in vocabulary for item in WELLS_ITEMS):
             return None  # tables without the Wells items
-        score = _wells_score(self.model._compiled, {**self.findings, **self._soft_mappings()}, {})[
-            0
-        ]
+        score = score_checked(self.findings, self.soft_findings)
         return score.compared_with(self.dvt_probability) if score.tier is not None else None
 
     @property

@@ -30,14 +30,17 @@ found, not by what was left unrecorded.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import weakref
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from ._schema import URGENCY_LEVELS, RedFlag, Urgency
 
 if TYPE_CHECKING:
     from ._core import Compiled, Posterior
+    from ._inference import Engine
 
 __all__ = [
     "Triage",
@@ -113,10 +116,53 @@ class Triage:
         return f"Triage: {self.level.upper()} ({'; '.join(self.reasons)})"
 
 
+class _Memo:
+    """What triage keeps per model: the prior's cumulative mass, and red flags by finding.
+
+    Held in a weak dictionary keyed by the engine, so it goes with its model.
+    """
+
+    __slots__ = ("by_term", "prior_mass")
+
+    def __init__(self, compiled: Compiled) -> None:
+        tables = compiled.tables
+        prior = {cause.id: float(p) for cause, p in zip(tables.causes, tables.prior, strict=True)}
+        self.prior_mass: Mapping[str, float] = MappingProxyType(
+            cumulative_mass(compiled.urgency, prior)
+        )
+        # (finding, state) -> the flags whose condition has that term, most urgent first: a
+        # flag can hold only if the findings have its first term.
+        by_term: dict[tuple[str, str], list[RedFlag]] = {}
+        for flag in tables.red_flags:
+            by_term.setdefault(flag.condition[0] if flag.condition else ("", ""), []).append(flag)
+        self.by_term = by_term
+
+
+_MEMOS: weakref.WeakKeyDictionary[Engine, _Memo] = weakref.WeakKeyDictionary()
+
+
+def _memo(compiled: Compiled) -> _Memo:
+    found = _MEMOS.get(compiled.engine)
+    if found is None:
+        found = _MEMOS.setdefault(compiled.engine, _Memo(compiled))
+    return found
+
+
+def _most_urgent_first(flags: Iterable[RedFlag]) -> tuple[RedFlag, ...]:
+    return tuple(sorted(flags, key=lambda flag: URGENCY_LEVELS.index(flag.level)))
+
+
 def fired_red_flags(compiled: Compiled, findings: Mapping[str, str]) -> tuple[RedFlag, ...]:
     """Return the red flags whose condition holds for the (hard) findings, most urgent first."""
-    flags = [flag for flag in compiled.tables.red_flags if flag.holds(findings)]
-    return tuple(sorted(flags, key=lambda flag: URGENCY_LEVELS.index(flag.level)))
+    by_term = _memo(compiled).by_term
+    flags = [
+        flag for term in findings.items() for flag in by_term.get(term, ()) if flag.holds(findings)
+    ]
+    if not flags:
+        return ()
+    # Table order within a level, as the flags are listed (the sort is stable).
+    order = {flag.id: i for i, flag in enumerate(compiled.tables.red_flags)}
+    return _most_urgent_first(sorted(flags, key=lambda flag: order[flag.id]))
 
 
 def unchecked_red_flags(
@@ -128,13 +174,14 @@ def unchecked_red_flags(
     only as soft evidence (and at least one term does): had those findings been answered,
     the flag could have fired. Soft evidence never fires a flag.
     """
-    flags = [
+    if not soft:
+        return ()
+    return _most_urgent_first(
         flag
         for flag in compiled.tables.red_flags
         if any(finding in soft for finding, _ in flag.condition)
         and all(findings.get(f) == s or f in soft for f, s in flag.condition)
-    ]
-    return tuple(sorted(flags, key=lambda flag: URGENCY_LEVELS.index(flag.level)))
+    )
 
 
 def _percent(p: float) -> str:
@@ -150,10 +197,14 @@ def cumulative_mass(
     urgency: Mapping[str, str], probability: Mapping[str, float]
 ) -> dict[str, float]:
     """Return, for each level, the probability of the causes at that level or more urgent."""
+    by_level: dict[str, list[float]] = {level: [] for level in URGENCY_LEVELS}
+    for cause, p in probability.items():
+        by_level[urgency[cause]].append(p)
+    covered: list[float] = []
     mass: dict[str, float] = {}
-    for rank, level in enumerate(URGENCY_LEVELS):
-        covered = set(URGENCY_LEVELS[: rank + 1])
-        mass[level] = math.fsum(p for cause, p in probability.items() if urgency[cause] in covered)
+    for level in URGENCY_LEVELS:
+        covered += by_level[level]
+        mass[level] = math.fsum(covered)
     return mass
 
 
@@ -181,10 +232,8 @@ def triage_level(
     return "self_care", (), ratio
 
 
-def _prior_mass(compiled: Compiled) -> dict[str, float]:
-    tables = compiled.tables
-    prior = {cause.id: float(p) for cause, p in zip(tables.causes, tables.prior, strict=True)}
-    return cumulative_mass(compiled.urgency, prior)
+def _prior_mass(compiled: Compiled) -> Mapping[str, float]:
+    return _memo(compiled).prior_mass
 
 
 def outcome(
@@ -258,7 +307,7 @@ def triage(compiled: Compiled, result: Posterior) -> Triage | None:
         mass,
         dict(thresholds),
         tuple(reasons),
-        prior_mass,
+        dict(prior_mass),
         ratio,
         min_ratio,
         not_excluded,

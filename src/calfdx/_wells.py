@@ -27,7 +27,7 @@ look rather than trust in either.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -211,30 +211,23 @@ def _odds(p: float) -> float:
     return p / (1 - p) if p < 1 else float("inf")
 
 
-def _wells_score(
-    compiled: Compiled,
-    findings: Mapping[str, FindingValue] | None,
-    more_findings: Mapping[str, FindingValue],
-) -> tuple[WellsScore, dict[str, FindingValue]]:
-    """Return the Wells score, and the findings for the network's P(DVT) beside it."""
-    evidence = normalize_evidence(compiled.findings, findings, more_findings)
-    missing_items = [item for item in WELLS_ITEMS if item.finding not in compiled.findings]
-    if missing_items:
-        names = [item.finding for item in missing_items]
-        msg = f"These tables lack the findings the Wells rule needs: {names}."
-        raise InvalidOptionError(msg)
+def score_checked(hard: Mapping[str, str], soft: Collection[str]) -> WellsScore:
+    """Return the Wells score of checked evidence: hard states, and the soft findings' names.
+
+    Missing items (and soft ones, which the rule does not count) give a range of points; the
+    tier is given only when the whole range falls in one.
+    """
     counted: list[tuple[str, int]] = []
     missing: list[str] = []
     low = high = 0
     for item in WELLS_ITEMS:
-        state = evidence.hard.get(item.finding)
+        state = hard.get(item.finding)
         if state is None:
             missing.append(item.finding)
             low += min(item.points, 0)
             high += max(item.points, 0)
         else:
-            points = item.points if state == item.state else 0
-            counted.append((item.finding, points))
+            counted.append((item.finding, item.points if state == item.state else 0))
     points = sum(p for _, p in counted)
     points_range = (points + low, points + high)
     tier = _tier(points_range[0]) if _tier(points_range[0]) == _tier(points_range[1]) else None
@@ -247,7 +240,7 @@ def _wells_score(
         two_level = "likely"
     elif points_range[1] <= 1:
         two_level = "unlikely"
-    score = WellsScore(
+    return WellsScore(
         points=points,
         points_range=points_range,
         counted=tuple(counted),
@@ -259,8 +252,23 @@ def _wells_score(
         network_dvt_probability=None,
         odds_ratio=None,
         discordant=None,
-        not_counted=tuple(item.finding for item in WELLS_ITEMS if item.finding in evidence.soft),
+        not_counted=tuple(item.finding for item in WELLS_ITEMS if item.finding in soft),
     )
+
+
+def _wells_score(
+    compiled: Compiled,
+    findings: Mapping[str, FindingValue] | None,
+    more_findings: Mapping[str, FindingValue],
+) -> tuple[WellsScore, dict[str, FindingValue]]:
+    """Return the Wells score, and the findings for the network's P(DVT) beside it."""
+    evidence = normalize_evidence(compiled.findings, findings, more_findings)
+    missing_items = [item for item in WELLS_ITEMS if item.finding not in compiled.findings]
+    if missing_items:
+        names = [item.finding for item in missing_items]
+        msg = f"These tables lack the findings the Wells rule needs: {names}."
+        raise InvalidOptionError(msg)
+    score = score_checked(evidence.hard, evidence.soft)
     merged: dict[str, FindingValue] = dict(evidence.hard)
     for name, weights in evidence.soft.items():
         merged[name] = dict(zip(compiled.findings[name].states, weights, strict=True))
