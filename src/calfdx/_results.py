@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from ._checks import positive_count, strict_json
+from ._checks import positive_count
 from ._conflict import Conflict, conflict
 from ._core import DISCLAIMER, HasCompiled
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
@@ -126,11 +126,10 @@ class Diagnosis:
     @property
     def unobserved(self) -> tuple[str, ...]:
         """The findings not given, in table order: marginalised, never taken as absent."""
-        return tuple(
-            name
-            for name in self.vocabulary
-            if name not in self.findings and name not in self.soft_findings
-        )
+        given, soft = self.findings, self.soft_findings
+        if not soft:
+            return tuple([name for name in self.vocabulary if name not in given])
+        return tuple([name for name in self.vocabulary if name not in given and name not in soft])
 
     @property
     def top_cause(self) -> str:
@@ -439,9 +438,11 @@ class Diagnosis:
         >>> data["dvt_alert"], sorted(data)[:3]
         (True, ['alert_message', 'calfdx_version', 'conflict'])
         """
-        # The posterior's numbers are finite Python floats and the parts' own to_dict() are
-        # strict already, so only the small triage record needs converting.
+        # The posterior's numbers are finite Python floats, and the parts' own to_dict() are
+        # strict already (triage's numbers are finite: masses, ratios of clipped odds, and
+        # the tables' thresholds), so nothing needs converting.
         codes = self.model._compiled.cause_codes
+        labels, urgency = self.labels, self.urgency
         triage = self.triage
         wells = self.wells
         return {
@@ -450,8 +451,8 @@ class Diagnosis:
             "differential": [
                 {
                     "cause": cause,
-                    "label": self.labels[cause],
-                    "urgency": self.urgency[cause],
+                    "label": labels[cause],
+                    "urgency": urgency[cause],
                     "probability": p,
                     "codes": dict(codes.get(cause, {})),
                 }
@@ -461,7 +462,7 @@ class Diagnosis:
             "dvt_alert": self.dvt_alert,
             "dvt_threshold": self.dvt_threshold,
             "alert_message": self.alert_message,
-            "triage": None if triage is None else strict_json(triage.to_dict()),
+            "triage": None if triage is None else triage.to_dict(),
             "red_flags": [flag.to_dict() for flag in self.red_flags],
             "red_flags_not_checked": [flag.to_dict() for flag in self.red_flags_not_checked],
             "conflict": self.conflict.to_dict(),

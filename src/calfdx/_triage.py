@@ -99,7 +99,7 @@ class Triage:
     not_excluded: tuple[Urgency, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dictionary."""
+        """Return a JSON-serialisable dictionary: plain Python types, every number finite."""
         return {
             "level": self.level,
             "causes": [{"cause": c, "probability": p} for c, p in self.causes],
@@ -300,7 +300,7 @@ def triage(compiled: Compiled, result: Posterior) -> Triage | None:
     level = min(candidates, key=URGENCY_LEVELS.index)
     if not reasons:
         reasons.append("no level above self-care reached; return if symptoms change or worsen")
-    causes = tuple((c, p) for c, p in result.posterior.items() if urgency[c] == level)
+    causes = tuple([(c, p) for c, p in result.posterior.items() if urgency[c] == level])
     return Triage(
         level,
         causes,
