@@ -26,6 +26,7 @@ from ._api import (
     load_model,
     sensitivity,
     threshold_for_sensitivity,
+    vocabulary,
     wells_score,
 )
 from ._calibrate import CalibrationError
@@ -102,6 +103,7 @@ __all__ = [
     "sensitivity",
     "table_problems",
     "threshold_for_sensitivity",
+    "vocabulary",
     "wells_score",
 ]
 

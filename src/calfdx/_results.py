@@ -214,7 +214,7 @@ class Diagnosis:
     def _wells(self) -> WellsScore | None:
         from ._wells import WELLS_ITEMS, _wells_score
 
-        if any(item.finding not in self.model.findings for item in WELLS_ITEMS):
+        if any(item.finding not in self.model.vocabulary for item in WELLS_ITEMS):
             return None  # tables without the Wells items
         score = _wells_score(self.model._compiled, {**self.findings, **self._soft_mappings()}, {})[
             0
@@ -256,7 +256,7 @@ class Diagnosis:
 
     def _soft_mappings(self) -> dict[str, dict[str, float]]:
         """Return the soft findings as finding → state → weight."""
-        vocabulary = self.model.findings
+        vocabulary = self.model.vocabulary
         return {
             name: dict(zip(vocabulary[name].states, weights, strict=True))
             for name, weights in self.soft_findings.items()
@@ -345,7 +345,7 @@ class Diagnosis:
         --------
         >>> import calfdx
         >>> ranking = calfdx.diagnose(side="unilateral", swelling="yes").next_questions(2)
-        >>> len(ranking), ranking[0].finding in calfdx.findings()
+        >>> len(ranking), ranking[0].finding in calfdx.vocabulary()
         (2, True)
 
         A swollen calf leaves an emergency not excluded; the first triage question is one
