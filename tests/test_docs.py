@@ -31,6 +31,7 @@ def test_every_public_name_is_in_the_api_reference() -> None:
     missing = [name for name in calfdx.__all__ if f"calfdx.{name}" not in documented]
     assert not missing, f"not in the API reference: {missing}"
     assert "calfdx.cli" in documented
+    assert "calfdx.CalfdxWarning" not in documented  # deprecated: importable, not documented
 
 
 def test_every_public_submodule_is_in_the_api_reference() -> None:
