@@ -45,7 +45,7 @@ OBSERVED = 0.5  # each finding is observed with this probability
 
 
 def random_patients(model: calfdx.Model, n: int, rng: np.random.Generator) -> list[dict[str, str]]:
-    findings = list(model.findings.values())
+    findings = list(model.vocabulary.values())
     return [
         {f.id: f.states[rng.integers(len(f.states))] for f in findings if rng.random() < OBSERVED}
         for _ in range(n)
@@ -55,7 +55,7 @@ def random_patients(model: calfdx.Model, n: int, rng: np.random.Generator) -> li
 def random_cohort(model: calfdx.Model, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Return a cohort of categorical columns, one per finding, about half unknown."""
     columns = {}
-    for finding in model.findings.values():
+    for finding in model.vocabulary.values():
         codes = rng.integers(0, len(finding.states), size=n, dtype=np.int8)
         codes[rng.random(n) >= OBSERVED] = -1
         columns[finding.id] = pd.Categorical.from_codes(codes, categories=list(finding.states))
@@ -123,10 +123,10 @@ def service_path(model: calfdx.Model, rng: np.random.Generator) -> dict[str, flo
         warnings.simplefilter("ignore", FutureWarning)
         from pgmpy.inference import VariableElimination
     eliminator = VariableElimination(model.to_pgmpy())
-    names = list(model.findings)
+    names = list(model.vocabulary)
 
     def patient(chosen: list[str]) -> dict[str, str]:
-        return {n: str(rng.choice(model.findings[n].states)) for n in chosen}
+        return {n: str(rng.choice(model.vocabulary[n].states)) for n in chosen}
 
     new_sets = [
         patient([str(n) for n in rng.choice(names, size=int(rng.integers(0, 13)), replace=False)])
@@ -245,7 +245,7 @@ def main() -> None:
         f"- machine: {cpu_name()}, {platform.machine()}, "
         f"{len(__import__('os').sched_getaffinity(0))} cores available, one used",
         f"- versions: {versions()}",
-        f"- model: {len(model.causes)} causes, {len(model.findings)} findings; random "
+        f"- model: {len(model.causes)} causes, {len(model.vocabulary)} findings; random "
         f"patients with each finding observed with probability {OBSERVED} (seed {SEED})",
         "",
         "## One patient: `diagnose()` vs pgmpy `VariableElimination.query`",

@@ -20,7 +20,7 @@ from calfdx._batch import score_frame
 
 from .tablewriter import with_zeros, write_tables
 
-VOCABULARY = calfdx.findings()
+VOCABULARY = calfdx.vocabulary()
 KERNELS = ["numpy", "numba"]
 UNKNOWNS = [None, math.nan, "unknown"]
 

@@ -64,11 +64,11 @@ def test_findings_lists_the_vocabulary(capsys: pytest.CaptureFixture[str]) -> No
     """Check `calfdx findings` lists every finding with its states and question."""
     assert main(["findings"]) == 0
     out = capsys.readouterr().out
-    for finding in calfdx.findings().values():
+    for finding in calfdx.vocabulary().values():
         assert finding.id in out
         assert finding.question in out
     assert main(["findings", "--json"]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == len(calfdx.findings())
+    assert len(json.loads(capsys.readouterr().out)) == len(calfdx.vocabulary())
 
 
 def test_validate(capsys: pytest.CaptureFixture[str], toy_dir: Path, shipped_dir: Path) -> None:
@@ -140,7 +140,7 @@ def test_interview_asks_until_the_user_stops(
 ) -> None:
     """Check the interview asks questions, re-asks on a bad answer, and stops on q."""
     first = calfdx.diagnose(side="unilateral").next_questions(1)[0]
-    states = calfdx.findings()[first.finding].states
+    states = calfdx.vocabulary()[first.finding].states
     out = _interview(monkeypatch, capsys, f"banana\n{states[0]}\n?\nq\n", "side=unilateral")
     assert out.count(first.question) == 2, "a bad answer is asked again"
     assert "Please answer one of" in out

@@ -134,7 +134,7 @@ def test_codes_are_optional_columns(tmp_path: Path) -> None:
     """Tables without the coded columns stay valid; their records carry empty codes."""
     model = calfdx.load_model(_toy(tmp_path))
     assert all(cause.codes == {} for cause in model.causes)
-    assert model.findings["swelling"].codes == {}
+    assert model.vocabulary["swelling"].codes == {}
 
 
 def test_valid_codes_reach_the_records(tmp_path: Path) -> None:
@@ -153,7 +153,7 @@ def test_valid_codes_reach_the_records(tmp_path: Path) -> None:
     dvt = next(cause for cause in model.causes if cause.id == "dvt")
     assert (dvt.icd10, dvt.snomed_ct) == ("I82.40", "429513001")
     assert dvt.to_dict()["codes"] == {"icd10": "I82.40", "snomed_ct": "429513001"}
-    onset = model.findings["onset"]
+    onset = model.vocabulary["onset"]
     assert onset.loinc == "8310-5"
     assert onset.state_codes == (("sudden", "77176002"),)
     assert onset.codes == {"loinc": "8310-5", "states": {"sudden": "77176002"}}
@@ -168,8 +168,8 @@ def test_shipped_codes_are_exposed_and_json_friendly(model: calfdx.Model) -> Non
     assert causes["achilles_rupture"].codes == {"icd10": "S86.0", "snomed_ct": "429513001"}
     assert causes["dvt"].icd10 == "I82.40"
     assert causes["other"].codes == {}
-    assert model.findings["smoker"].snomed_ct == "77176002"
-    data = json.loads(json.dumps([f.to_dict() for f in model.findings.values()]))
+    assert model.vocabulary["smoker"].snomed_ct == "77176002"
+    data = json.loads(json.dumps([f.to_dict() for f in model.vocabulary.values()]))
     assert data[[f["id"] for f in data].index("smoker")]["codes"] == {"snomed_ct": "77176002"}
 
 

@@ -85,7 +85,7 @@ def _exact_percentile(model: calfdx.Model, eliminator: Any, findings: dict[str, 
     best = _best_fit(eliminator, prior, findings)
     names = list(findings)
     share = 0.0
-    for states in itertools.product(*(model.findings[n].states for n in names)):
+    for states in itertools.product(*(model.vocabulary[n].states for n in names)):
         picture = dict(zip(names, states, strict=True))
         if _best_fit(eliminator, prior, picture) <= best * (1 + 1e-12):
             share += _probability(eliminator, picture)
@@ -147,7 +147,7 @@ def test_the_check_is_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
 def _enumerated_percentile(model: calfdx.Model, findings: dict[str, str]) -> float:
     """The percentile by enumerating every picture of the findings (numpy, all at once)."""
     engine = model._compiled.engine
-    observed = {name: model.findings[name].states.index(s) for name, s in findings.items()}
+    observed = {name: model.vocabulary[name].states.index(s) for name, s in findings.items()}
     joint = np.ones((1, len(engine.causes)))
     fit = np.ones(len(engine.causes))
     for slot, members in enumerate(engine.families):
@@ -177,9 +177,9 @@ def test_the_kept_reference_serves_every_patient_of_a_form(
         monkeypatch.setattr("calfdx._conflict.conflict_kernel", lambda: None)
     model = calfdx.load_model()
     rng = np.random.default_rng(seed)
-    names = rng.choice(list(model.findings), size=int(rng.integers(3, 9)), replace=False)
-    findings = {str(n): str(rng.choice(model.findings[str(n)].states)) for n in names}
-    conflict(model._compiled, model.diagnose({n: model.findings[n].states[0] for n in findings}))
+    names = rng.choice(list(model.vocabulary), size=int(rng.integers(3, 9)), replace=False)
+    findings = {str(n): str(rng.choice(model.vocabulary[str(n)].states)) for n in names}
+    conflict(model._compiled, model.diagnose({n: model.vocabulary[n].states[0] for n in findings}))
     checked = conflict(model._compiled, model.diagnose(findings))  # the same form, kept
     assert checked.draws == 0
     assert checked.percentile == pytest.approx(_enumerated_percentile(model, findings), abs=1e-12)

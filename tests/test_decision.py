@@ -16,7 +16,7 @@ import calfdx
 from .strategies import evidence
 from .tablewriter import write_tables
 
-VOCABULARY = {name: f.states for name, f in calfdx.findings().items()}
+VOCABULARY = {name: f.states for name, f in calfdx.vocabulary().items()}
 CAUSES = [c.id for c in calfdx.load_model().causes]
 
 
@@ -188,7 +188,7 @@ def test_costs_change_the_information_ranking(tmp_path: Path) -> None:
     lines[2] += ",1"  # ask
     findings_csv.write_text("\n".join(lines) + "\n")
     model = calfdx.load_model(folder)
-    assert model.findings["scan"].cost == 10
+    assert model.vocabulary["scan"].cost == 10
     top = model.next_questions(k=1, rank_by="information")[0]
     assert top.finding == "ask"
 
@@ -345,7 +345,7 @@ def test_answer_probabilities_with_soft_evidence_equal_variable_elimination(
             state: sum(
                 w * joint.get_value(**{name: state, soft_name: g}) for g, w in weights.items()
             )
-            for state in model.findings[name].states
+            for state in model.vocabulary[name].states
         }
         total = sum(mass.values())
         for state, p in suggestions[name].answer_probability.items():

@@ -31,6 +31,7 @@ def test_every_public_name_is_in_the_api_reference() -> None:
     missing = [name for name in calfdx.__all__ if f"calfdx.{name}" not in documented]
     assert not missing, f"not in the API reference: {missing}"
     assert "calfdx.cli" in documented
+    assert "calfdx.CalfdxWarning" not in documented  # deprecated: importable, not documented
 
 
 def test_every_public_submodule_is_in_the_api_reference() -> None:
@@ -46,7 +47,7 @@ def test_every_public_submodule_is_in_the_api_reference() -> None:
 def test_evidence_has_a_page_per_finding_and_per_table(shipped_dir: Path) -> None:
     pages = calfdx_docs.evidence_pages(shipped_dir)
     model = calfdx.load_model()
-    for finding in model.findings:
+    for finding in model.vocabulary:
         assert f"findings/{finding}" in pages
         assert f":where: finding={finding}" in pages[f"findings/{finding}"]
     for table in ("causes", "priors", "sources", "red_flags", "triage"):
@@ -73,7 +74,7 @@ def test_evidence_is_generic_in_columns_and_files(shipped_dir: Path, tmp_path: P
     assert "targets" in pages["index"]
     header, rows = calfdx_docs.read_csv(findings)
     assert header[-1] == "parent"
-    assert len(rows) == len(calfdx.load_model().findings)
+    assert len(rows) == len(calfdx.load_model().vocabulary)
 
 
 def test_question_text_is_escaped_for_myst(shipped_dir: Path) -> None:

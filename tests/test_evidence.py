@@ -172,7 +172,7 @@ JUNK = st.one_of(
     st.binary(max_size=4),
 )
 NAMES = st.one_of(
-    st.sampled_from(sorted(calfdx.findings())),
+    st.sampled_from(sorted(calfdx.vocabulary())),
     st.text(max_size=12),
     st.integers(),
 )

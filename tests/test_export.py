@@ -20,7 +20,7 @@ with warnings.catch_warnings():
     import pyagrum as gum
     from pgmpy.readwrite import BIFReader, XMLBIFReader
 
-VOCABULARY = {name: f.states for name, f in calfdx.findings().items()}
+VOCABULARY = {name: f.states for name, f in calfdx.vocabulary().items()}
 
 
 @pytest.fixture(scope="module")

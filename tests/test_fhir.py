@@ -19,7 +19,7 @@ import calfdx.fhir as fhir
 from .strategies import evidence
 
 MODEL = calfdx.load_model()
-VOCABULARY = {name: finding.states for name, finding in MODEL.findings.items()}
+VOCABULARY = {name: finding.states for name, finding in MODEL.vocabulary.items()}
 
 T = TypeVar("T")
 
@@ -43,8 +43,8 @@ def test_questionnaire_has_one_item_per_finding() -> None:
     assert form.url == fhir.QUESTIONNAIRE_URL
     assert form.version == MODEL.content_hash[:12]
     items = present(form.item)
-    assert [item.linkId for item in items] == list(MODEL.findings)
-    for item, finding in zip(items, MODEL.findings.values(), strict=True):
+    assert [item.linkId for item in items] == list(MODEL.vocabulary)
+    for item, finding in zip(items, MODEL.vocabulary.values(), strict=True):
         assert item.text == finding.question
         assert item.type == "coding"
         assert not item.required
@@ -64,7 +64,7 @@ def test_round_trip_through_a_questionnaire_response(findings: dict[str, str]) -
     assert isinstance(response, QuestionnaireResponse)
     data = json.loads(response.model_dump_json())
     back = fhir.findings_from(data)
-    assert back == {name: findings[name] for name in MODEL.findings if name in findings}
+    assert back == {name: findings[name] for name in MODEL.vocabulary if name in findings}
     assert calfdx.diagnose(back).posterior == calfdx.diagnose(findings).posterior
 
 
@@ -304,7 +304,7 @@ def test_standard_codes_light_up(monkeypatch: pytest.MonkeyPatch) -> None:
         fhir.CAUSE_SYSTEM,
         fhir.SNOMED_CT,
     }
-    swelling, yes = extra(MODEL.findings["swelling"])[0], state_extra(None, "yes")[0]
+    swelling, yes = extra(MODEL.vocabulary["swelling"])[0], state_extra(None, "yes")[0]
     observation = {
         "resourceType": "Observation",
         "status": "final",

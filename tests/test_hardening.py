@@ -402,7 +402,7 @@ def test_every_to_dict_is_strict_json() -> None:
     _strict(MODEL.posterior_interval({"swelling": "yes"}, draws=50, seed=1).to_dict())
     wells = calfdx.wells_score({item.finding: "yes" for item in calfdx.WELLS_ITEMS})
     _strict(wells.compared_with(1.0).to_dict())
-    for finding in MODEL.findings.values():
+    for finding in MODEL.vocabulary.values():
         _strict(finding.to_dict())
 
 
@@ -466,7 +466,7 @@ def test_the_interview_does_not_open_with_a_tape_measure(
     """Check the first question on an empty form is a history question, not an examination."""
     out = _interview("q\n", monkeypatch, capsys)
     question = next(line for line in out.splitlines() if "/ ? / q]" in line)
-    asked = next(f for f in MODEL.findings.values() if question.startswith(f.question))
+    asked = next(f for f in MODEL.vocabulary.values() if question.startswith(f.question))
     assert asked.category != "examination"
     assert asked.id != "calf_difference_3cm"
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import calfdx
 
 MODEL = calfdx.load_model()
-VOCABULARY = calfdx.findings()
+VOCABULARY = calfdx.vocabulary()
 COHORT = MODEL.simulate(40, seed=3, missing=0.2)
 
 HOSTILE = st.one_of(
@@ -77,7 +77,7 @@ NAMED: list[tuple[str, Callable[[], object]]] = [
     ("with_prior 10**400", lambda: MODEL.with_prior("dvt", 10**400)),
     ("wells 10**400", lambda: calfdx.wells_score(active_cancer=10**400)),
     ("sensitivity 10**400", lambda: calfdx.sensitivity(MODEL, {"swelling": 10**400})),
-    ("findings('x')", lambda: calfdx.findings("x")),  # type: ignore[arg-type]
+    ("vocabulary('x')", lambda: calfdx.vocabulary("x")),  # type: ignore[arg-type]
     ("load_model(123)", lambda: calfdx.load_model(123)),  # type: ignore[arg-type]
     ("seed='a'", lambda: MODEL.simulate(3, seed="a")),  # type: ignore[arg-type]
     ("seed=1.5", lambda: MODEL.simulate(3, seed=1.5)),  # type: ignore[arg-type]
@@ -191,7 +191,7 @@ def test_every_option_takes_any_value(value: Any) -> None:
         lambda: calfdx.load_model(value),
         lambda: calfdx.load_model(setting=value),
         lambda: calfdx.load_model(dvt_threshold=value),
-        lambda: calfdx.findings(value),
+        lambda: calfdx.vocabulary(value),
         lambda: MODEL.with_dvt_threshold(value),
         lambda: MODEL.with_prior(value, 0.1),
         lambda: MODEL.with_prior("dvt", value),

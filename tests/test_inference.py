@@ -19,7 +19,7 @@ from .tablewriter import Likelihoods, build_model
 
 Network = tuple[dict[str, float], Likelihoods]
 
-VOCABULARY = {name: f.states for name, f in calfdx.load_model().findings.items()}
+VOCABULARY = {name: f.states for name, f in calfdx.load_model().vocabulary.items()}
 
 
 @pytest.fixture(scope="module")

@@ -83,7 +83,7 @@ def test_fit_equals_pgmpy_bayesian_estimator(model: calfdx.Model, strength: floa
     fitted = model.fit(cases, prior_strength=strength)
     data = cases.astype(object).where(cases.notna(), np.nan)
     causes = [c.id for c in model.causes]
-    state_names = {name: list(f.states) for name, f in model.findings.items()}
+    state_names = {name: list(f.states) for name, f in model.vocabulary.items()}
     state_names["cause"] = causes
     estimator = DiscreteBayesianEstimator(
         prior_type="dirichlet",
@@ -93,11 +93,11 @@ def test_fit_equals_pgmpy_bayesian_estimator(model: calfdx.Model, strength: floa
     cpds = {cpd.variable: cpd for cpd in estimator.parameters_}
     children = set(model._compiled.tables.parents)
     assert children >= {"calf_difference_3cm", "redness", "ultrasound_proximal"}
-    for finding, spec in model.findings.items():
+    for finding, spec in model.vocabulary.items():
         cpd = cpds[finding]
         blocks: list[tuple[str | None, dict[str, str]]] = [(None, {})]
         if spec.parent:
-            blocks = [(k, {spec.parent: k}) for k in model.findings[spec.parent].states]
+            blocks = [(k, {spec.parent: k}) for k in model.vocabulary[spec.parent].states]
         for parent_state, condition in blocks:
             for cause in causes:
                 ours = fitted.likelihood(finding, cause, parent_state=parent_state)
@@ -114,7 +114,7 @@ def test_fit_counts_a_child_per_parent_state(model: calfdx.Model) -> None:
     cases = model.simulate(4000, seed=12, missing=0.3)
     fitted = model.fit(cases)
     ess = model._compiled.tables.likelihood_ess["redness"]
-    warmth_states = model.findings["warmth"].states
+    warmth_states = model.vocabulary["warmth"].states
     causes = [c.id for c in model.causes]
     rows = fitted.likelihoods.set_index(["finding", "state", "cause", "parent_state"])
     for cause in ("cellulitis", "superficial_thrombophlebitis", "cramp"):

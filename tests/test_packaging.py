@@ -41,6 +41,46 @@ def test_errors_share_one_base() -> None:
     )
 
 
+def test_old_vocabulary_names_warn_and_return_the_same_mapping() -> None:
+    """Check Model.findings and calfdx.findings() still work, warn, and point at the caller."""
+    model = calfdx.load_model()
+    with pytest.warns(DeprecationWarning, match=r"use Model\.vocabulary") as record:
+        old = model.findings
+    assert old is model.vocabulary
+    assert [warning.filename for warning in record] == [__file__]
+    with pytest.warns(DeprecationWarning, match=r"removed in calfdx 0\.3; use calfdx\.vocabulary"):
+        default = calfdx.findings()
+    assert default is calfdx.vocabulary() is model.vocabulary
+    local = model.with_setting("sports_clinic")
+    with pytest.warns(DeprecationWarning, match=r"calfdx\.findings\(\) is deprecated") as record:
+        given = calfdx.findings(local)
+    assert given is calfdx.vocabulary(local) is local.vocabulary
+    assert [warning.filename for warning in record] == [__file__]
+    assert "findings" in calfdx.__all__
+    assert "vocabulary" in calfdx.__all__
+    assert ".. deprecated:: 0.2" in (calfdx.findings.__doc__ or "")
+
+
+def test_calfdx_warning_is_deprecated_but_importable() -> None:
+    """Check CalfdxWarning left the public names, and still imports with a warning."""
+    from calfdx import _exceptions
+
+    assert "CalfdxWarning" not in calfdx.__all__
+    assert "CalfdxWarning" not in vars(calfdx)
+    with pytest.warns(
+        DeprecationWarning, match=r"never raised it; it will be removed in calfdx 0\.3"
+    ) as record:
+        warning_class = calfdx.CalfdxWarning
+    assert warning_class is _exceptions.CalfdxWarning
+    assert issubclass(warning_class, UserWarning)
+    assert [warning.filename for warning in record] == [__file__]
+    with pytest.warns(DeprecationWarning, match="never raised"):
+        from calfdx import CalfdxWarning
+    assert CalfdxWarning is warning_class
+    with pytest.raises(AttributeError, match="module 'calfdx' has no attribute 'CalfdxWarnings'"):
+        _ = calfdx.CalfdxWarnings  # type: ignore[attr-defined]
+
+
 def test_package_is_typed() -> None:
     """Check py.typed ships with the package."""
     assert (Path(calfdx.__file__).parent / "py.typed").is_file()

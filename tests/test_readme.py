@@ -160,7 +160,7 @@ def test_findings_table_lists_every_finding() -> None:
         assert row is not None, name
         for finding, states in re.findall(r"`(\w+)`(?: \(([^)]*)\))?", row.group(1)):
             listed[finding] = (category, states)
-    vocabulary = calfdx.findings()
+    vocabulary = calfdx.vocabulary()
     assert set(listed) == set(vocabulary)
     for name, finding in vocabulary.items():
         category, states = listed[name]

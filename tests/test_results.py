@@ -32,7 +32,7 @@ def test_result_describes_itself(result: calfdx.Diagnosis, model: calfdx.Model) 
         "swelling": "yes",
         "recent_immobilization": "yes",
     }
-    assert len(result.unobserved) == len(model.findings) - 3
+    assert len(result.unobserved) == len(model.vocabulary) - 3
     assert result.tables_hash == model.content_hash
     assert len(result.tables_hash) == 64
     assert result.calfdx_version == calfdx.__version__
@@ -107,7 +107,7 @@ def test_threshold_per_call_and_per_model(model: calfdx.Model) -> None:
 
 def test_findings_vocabulary_is_json_friendly() -> None:
     """Check the vocabulary can be serialised for form builders."""
-    vocabulary = calfdx.findings()
+    vocabulary = calfdx.vocabulary()
     data = json.loads(json.dumps([f.to_dict() for f in vocabulary.values()]))
     assert data[0]["id"] == "age"
     assert all(item["question"] for item in data)

@@ -143,7 +143,7 @@ def test_feature_names_and_count(
     xy: tuple[pd.DataFrame, pd.Series], fitted: CalfdxClassifier
 ) -> None:
     X, _ = xy
-    assert fitted.n_features_in_ == len(calfdx.load_model().findings)
+    assert fitted.n_features_in_ == len(calfdx.load_model().vocabulary)
     assert list(fitted.feature_names_in_) == list(X.columns)
     with pytest.raises(ValueError, match="feature names"):
         fitted.predict(X.iloc[:5, ::-1].rename(columns=str.upper))

@@ -12,7 +12,7 @@ import calfdx
 
 from .strategies import distributions, evidence
 
-VOCABULARY = {name: f.states for name, f in calfdx.findings().items()}
+VOCABULARY = {name: f.states for name, f in calfdx.vocabulary().items()}
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", FutureWarning)

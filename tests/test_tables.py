@@ -317,7 +317,7 @@ def test_shipped_vocabulary_matches_the_specification(model: calfdx.Model) -> No
         "peroneal_nerve_entrapment",
         "other",
     ]
-    states = {name: f.states for name, f in model.findings.items()}
+    states = {name: f.states for name, f in model.vocabulary.items()}
     assert states["age"] == ("under_18", "18_to_39", "40_to_64", "65_plus")
     assert states["onset"] == ("sudden", "gradual")
     assert states["side"] == ("unilateral", "bilateral")
@@ -357,7 +357,7 @@ def test_shipped_vocabulary_matches_the_specification(model: calfdx.Model) -> No
         "alternative_diagnosis_likely",
     }
     assert {name for name, s in states.items() if s == ("yes", "no")} == yes_no
-    assert all(f.question for f in model.findings.values())
+    assert all(f.question for f in model.vocabulary.values())
 
 
 def test_model_is_immutable(model: calfdx.Model) -> None:

@@ -66,7 +66,7 @@ def test_wells_tier_likelihood_equals_enumeration(model: calfdx.Model) -> None:
 def test_statistics_agree_with_diagnose(
     model: calfdx.Model, finding: str, setting: str, cause: str, data: st.DataObject
 ) -> None:
-    state = data.draw(st.sampled_from(model.findings[finding].states))
+    state = data.draw(st.sampled_from(model.vocabulary[finding].states))
     local = model.with_setting(setting)
     targets = [
         calfdx.Target(
@@ -95,7 +95,7 @@ def test_statistics_agree_with_diagnose(
     # P(state | cause): for a child, summed over its parent's states (the engine's marginal).
     marginal = local._compiled.engine.block(finding)
     column = [c.id for c in local.causes].index(cause)
-    expected = marginal[local.findings[finding].states.index(state), column]
+    expected = marginal[local.vocabulary[finding].states.index(state), column]
     assert sensitivity.model_value == pytest.approx(expected, rel=1e-12)
     # P(state | not cause), from Bayes' rule on the posterior of the cause.
     p_state = sensitivity.model_value * prior / posterior
@@ -375,7 +375,7 @@ def test_next_questions_recommend_the_pathway_when_no_question_settles_the_alert
     )  # fmt: skip
     assert low.dvt_alert
     suggestions = low.next_questions(40)
-    questions = [s for s in suggestions if model.findings[s.finding].category != "investigation"]
+    questions = [s for s in suggestions if model.vocabulary[s.finding].category != "investigation"]
     assert all(s.flip_probability < 0.02 for s in questions)
     assert suggestions[0].finding == "d_dimer"
     assert not model.diagnose(dict(low.findings), d_dimer="negative").dvt_alert
@@ -389,7 +389,7 @@ def test_next_questions_recommend_the_pathway_when_no_question_settles_the_alert
     assert not any(
         s.flip_probability > 0
         for s in higher.next_questions(40)
-        if model.findings[s.finding].category != "investigation"
+        if model.vocabulary[s.finding].category != "investigation"
     )
 
 

@@ -256,7 +256,7 @@ def test_textbook_emergencies_from_their_defining_findings(setting: str, emergen
 def test_a_dvt_alert_always_means_same_day_at_least(data: st.DataObject) -> None:
     """Check, on random findings in every setting, that a DVT alert is never below same-day."""
     model = calfdx.load_model(setting=data.draw(st.sampled_from(SETTINGS)))
-    vocabulary = {name: f.states for name, f in model.findings.items()}
+    vocabulary = {name: f.states for name, f in model.vocabulary.items()}
     result = model.diagnose(data.draw(evidence(vocabulary)))
     assert result.triage is not None
     if result.dvt_alert:
@@ -333,7 +333,7 @@ def test_next_questions_by_triage_ask_what_rules_an_emergency_in_or_out() -> Non
     ranking = result.next_questions(5, rank_by="triage")
     assert ranking.rank_by == "triage"
     first = ranking[0]
-    assert set(first.triage_if) == set(calfdx.findings()[first.finding].states)
+    assert set(first.triage_if) == set(calfdx.vocabulary()[first.finding].states)
     assert first.triage_change_probability > 0
     assert "emergency" in first.triage_if.values() or "emergency" in result.triage.level
     assert "rule an emergency in or out" in first.reason
@@ -343,7 +343,7 @@ def test_next_questions_by_triage_ask_what_rules_an_emergency_in_or_out() -> Non
     assert "triage_change_probability" in ranking.to_frame().columns
     # The other rankings do not preview the triage unless asked, but still fill it in.
     decision = result.next_questions(1)[0]
-    assert set(decision.triage_if) == set(calfdx.findings()[decision.finding].states)
+    assert set(decision.triage_if) == set(calfdx.vocabulary()[decision.finding].states)
 
 
 def test_next_questions_by_triage_need_a_triage_table(toy_dir: Path) -> None:

@@ -191,7 +191,7 @@ def test_simulate_is_reproducible_and_follows_the_model(model: calfdx.Model) -> 
     cohort = model.simulate(100_000, seed=3, missing=0.25)
     assert cohort.equals(model.simulate(100_000, seed=3, missing=0.25))
     assert not cohort.equals(model.simulate(100_000, seed=4, missing=0.25))
-    assert list(cohort.columns) == ["cause", *model.findings]
+    assert list(cohort.columns) == ["cause", *model.vocabulary]
     findings = cohort.drop(columns="cause")
     assert findings.isna().to_numpy().mean() == pytest.approx(0.25, abs=0.005)
     frequency = cohort["cause"].value_counts(normalize=True)
@@ -359,8 +359,8 @@ def test_editing_a_child_block_changes_that_block_only(data: st.DataObject) -> N
     model = calfdx.load_model()
     parents = model._compiled.tables.parents
     child = data.draw(st.sampled_from(sorted(parents)))
-    parent_state = data.draw(st.sampled_from(model.findings[parents[child]].states))
-    state = data.draw(st.sampled_from(model.findings[child].states))
+    parent_state = data.draw(st.sampled_from(model.vocabulary[parents[child]].states))
+    state = data.draw(st.sampled_from(model.vocabulary[child].states))
     cause = data.draw(st.sampled_from([c.id for c in model.causes]))
     p = data.draw(st.floats(0.01, 0.99))
     edited = model.with_likelihood(child, state, cause, p, parent_state=parent_state)
@@ -369,7 +369,7 @@ def test_editing_a_child_block_changes_that_block_only(data: st.DataObject) -> N
     assert sum(block.values()) == pytest.approx(1.0, abs=1e-12)
     before = model._compiled.tables.likelihood[child]
     after = edited._compiled.tables.likelihood[child]
-    k = model.findings[parents[child]].states.index(parent_state)
+    k = model.vocabulary[parents[child]].states.index(parent_state)
     i = [c.id for c in model.causes].index(cause)
     changed = np.argwhere(before != after).tolist()
     assert all(j[1:] == [k, i] for j in changed)

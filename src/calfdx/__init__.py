@@ -17,6 +17,8 @@ Examples
 from __future__ import annotations
 
 import contextlib as _contextlib
+import typing as _typing
+import warnings as _warnings
 
 from ._api import (
     diagnose,
@@ -26,6 +28,7 @@ from ._api import (
     load_model,
     sensitivity,
     threshold_for_sensitivity,
+    vocabulary,
     wells_score,
 )
 from ._calibrate import CalibrationError
@@ -34,7 +37,6 @@ from ._core import DEFAULT_DVT_THRESHOLD, DISCLAIMER
 from ._evaluate import Evaluation
 from ._exceptions import (
     CalfdxError,
-    CalfdxWarning,
     DuplicateFindingError,
     EvidenceError,
     ImpossibleEvidenceError,
@@ -62,7 +64,6 @@ __all__ = [
     "DISCLAIMER",
     "WELLS_ITEMS",
     "CalfdxError",
-    "CalfdxWarning",
     "CalibrationError",
     "Cause",
     "Conflict",
@@ -102,6 +103,7 @@ __all__ = [
     "sensitivity",
     "table_problems",
     "threshold_for_sensitivity",
+    "vocabulary",
     "wells_score",
 ]
 
@@ -112,3 +114,24 @@ for _name in __all__:
         with _contextlib.suppress(AttributeError, TypeError):
             _obj.__module__ = __name__
 del _name, _obj
+
+
+if _typing.TYPE_CHECKING:
+    # Deprecated, reached through __getattr__ below; type checkers still know the class.
+    from ._exceptions import CalfdxWarning as CalfdxWarning
+else:
+
+    def __getattr__(name: str) -> object:
+        # Deprecated names: still importable, with a DeprecationWarning, until calfdx 0.3.
+        if name == "CalfdxWarning":
+            from ._exceptions import CalfdxWarning
+
+            _warnings.warn(
+                "calfdx.CalfdxWarning is deprecated: calfdx never raised it; it will be "
+                "removed in calfdx 0.3.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return CalfdxWarning
+        msg = f"module {__name__!r} has no attribute {name!r}"
+        raise AttributeError(msg)

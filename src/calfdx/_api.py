@@ -8,6 +8,7 @@ compiled tables. Nothing below imports this module.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Collection, Mapping
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "resolve_model",
     "sensitivity",
     "threshold_for_sensitivity",
+    "vocabulary",
     "wells_score",
 ]
 
@@ -168,8 +170,10 @@ def diagnose(
     return resolve_model(model).diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
 
 
-def findings(model: Model | None = None) -> Mapping[str, Finding]:
+def vocabulary(model: Model | None = None) -> Mapping[str, Finding]:
     """Return the vocabulary: finding id → :class:`Finding` (states, category, question).
+
+    The same mapping as :attr:`Model.vocabulary`.
 
     Parameters
     ----------
@@ -184,11 +188,40 @@ def findings(model: Model | None = None) -> Mapping[str, Finding]:
     Examples
     --------
     >>> import calfdx
-    >>> vocabulary = calfdx.findings()
+    >>> vocabulary = calfdx.vocabulary()
     >>> vocabulary["exertion"].states
     ('during', 'after', 'unrelated')
+    >>> vocabulary["exertion"].category, len(vocabulary)
+    ('history', 38)
     """
-    return resolve_model(model).findings
+    return resolve_model(model).vocabulary
+
+
+def findings(model: Model | None = None) -> Mapping[str, Finding]:
+    """Return the vocabulary: finding id → :class:`Finding`. Deprecated: use :func:`vocabulary`.
+
+    .. deprecated:: 0.2
+        ``calfdx.findings()`` will be removed in calfdx 0.3. Use :func:`calfdx.vocabulary`,
+        which returns the same mapping (``findings`` names the observed states of a
+        :class:`Diagnosis`).
+
+    Parameters
+    ----------
+    model : Model, optional
+        Default: the tables shipped with calfdx.
+
+    Returns
+    -------
+    Mapping[str, Finding]
+        The same mapping as ``calfdx.vocabulary(model)``.
+    """
+    warnings.warn(
+        "calfdx.findings() is deprecated and will be removed in calfdx 0.3; use "
+        "calfdx.vocabulary() (the same mapping).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return resolve_model(model).vocabulary
 
 
 @overload

@@ -13,7 +13,7 @@ tables or about the caller's input also derive from :class:`ValueError`, so gene
     │   └── ImpossibleEvidenceError                 evidence with probability zero
     └── InvalidOptionError(CalfdxError, ValueError) an option outside its allowed values
 
-    CalfdxWarning(UserWarning)
+    CalfdxWarning(UserWarning)                      deprecated: never raised (removed in 0.3)
 
 Messages say where the problem is, what was given and what is allowed.
 """
@@ -46,7 +46,7 @@ class CalfdxError(Exception):
 
 
 class CalfdxWarning(UserWarning):
-    """Base class of the warnings calfdx emits."""
+    """Deprecated: calfdx never raises it; ``calfdx.CalfdxWarning`` goes in calfdx 0.3."""
 
 
 @dataclass(frozen=True, slots=True)

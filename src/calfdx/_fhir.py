@@ -169,7 +169,7 @@ def _observation(
     subject: dict[str, Any] | None,
     id_: str | None = None,
 ) -> dict[str, Any]:
-    finding = model.findings[name]
+    finding = model.vocabulary[name]
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "status": "final",

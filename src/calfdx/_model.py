@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -103,7 +104,7 @@ class Model:
     def __repr__(self) -> str:
         return (
             f"<Model setting={self.setting!r} causes={len(self.causes)} "
-            f"findings={len(self.findings)} dvt_threshold={self.dvt_threshold:g} "
+            f"findings={len(self.vocabulary)} dvt_threshold={self.dvt_threshold:g} "
             f"tables={self.content_hash[:12]}>"
         )
 
@@ -114,8 +115,37 @@ class Model:
         return self._compiled.tables.causes
 
     @property
+    def vocabulary(self) -> Mapping[str, Finding]:
+        """The vocabulary: finding id → :class:`Finding` (states, category, question).
+
+        In table order. (A :class:`Diagnosis` keeps the observed states in ``findings``.)
+
+        Examples
+        --------
+        >>> import calfdx
+        >>> vocabulary = calfdx.load_model().vocabulary
+        >>> vocabulary["swelling"].states
+        ('yes', 'no')
+        >>> list(vocabulary)[:3]
+        ['age', 'onset', 'side']
+        """
+        return self._compiled.findings
+
+    @property
     def findings(self) -> Mapping[str, Finding]:
-        """The vocabulary: finding id → :class:`Finding` (states, category, question)."""
+        """The vocabulary: finding id → :class:`Finding`. Deprecated: use :attr:`vocabulary`.
+
+        .. deprecated:: 0.2
+            ``Model.findings`` will be removed in calfdx 0.3. Use :attr:`Model.vocabulary`,
+            the same mapping (``findings`` names the observed states of a
+            :class:`Diagnosis`).
+        """
+        warnings.warn(
+            "Model.findings is deprecated and will be removed in calfdx 0.3; use "
+            "Model.vocabulary (the same mapping).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         return self._compiled.findings
 
     @property
@@ -463,7 +493,7 @@ class Model:
         --------
         >>> import calfdx
         >>> model = calfdx.load_model()
-        >>> model.findings["redness"].parent
+        >>> model.vocabulary["redness"].parent
         'warmth'
         >>> yes = model.likelihood("redness", "dvt", parent_state="yes")["yes"]
         >>> no = model.likelihood("redness", "dvt", parent_state="no")["yes"]

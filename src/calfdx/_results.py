@@ -252,7 +252,7 @@ class Diagnosis:
 
     def _soft_mappings(self) -> dict[str, dict[str, float]]:
         """Return the soft findings as finding → state → weight."""
-        vocabulary = self.model.findings
+        vocabulary = self.model.vocabulary
         return {
             name: dict(zip(vocabulary[name].states, weights, strict=True))
             for name, weights in self.soft_findings.items()
@@ -341,7 +341,7 @@ class Diagnosis:
         --------
         >>> import calfdx
         >>> ranking = calfdx.diagnose(side="unilateral", swelling="yes").next_questions(2)
-        >>> len(ranking), ranking[0].finding in calfdx.findings()
+        >>> len(ranking), ranking[0].finding in calfdx.vocabulary()
         (2, True)
 
         A swollen calf leaves an emergency not excluded; the first triage question is one

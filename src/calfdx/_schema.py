@@ -195,7 +195,7 @@ class Finding:
     Examples
     --------
     >>> import calfdx
-    >>> swelling = calfdx.load_model().findings["swelling"]
+    >>> swelling = calfdx.load_model().vocabulary["swelling"]
     >>> swelling.states
     ('yes', 'no')
     >>> swelling.category

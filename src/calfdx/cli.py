@@ -156,7 +156,7 @@ def _value(finding: Finding | None, text: str) -> str | float | dict[str, float]
 
 
 def _findings_of(model: Model, pairs: Mapping[str, str]) -> dict[str, object]:
-    return {name: _value(model.findings.get(name), text) for name, text in pairs.items()}
+    return {name: _value(model.vocabulary.get(name), text) for name, text in pairs.items()}
 
 
 def _model(args: argparse.Namespace) -> Model:
@@ -233,7 +233,7 @@ def _interview(args: argparse.Namespace) -> int:
             break
         ranking = [
             s
-            for s in result.next_questions(len(model.findings))
+            for s in result.next_questions(len(model.vocabulary))
             if s.finding not in skipped and _worth_asking(s.information_gain, s.flip_probability)
         ]
         if not ranking:
@@ -241,9 +241,9 @@ def _interview(args: argparse.Namespace) -> int:
             break
         # History first, as a clinician takes it: examination items (which need the patient
         # on the couch, some a tape measure) come once no history question is worth asking.
-        history = [s for s in ranking if model.findings[s.finding].category != "examination"]
+        history = [s for s in ranking if model.vocabulary[s.finding].category != "examination"]
         best = (history or ranking)[0]
-        answer = _ask(best.question, model.findings[best.finding].states)
+        answer = _ask(best.question, model.vocabulary[best.finding].states)
         if answer is None:
             print("\nStopped.")
             break
@@ -257,7 +257,7 @@ def _interview(args: argparse.Namespace) -> int:
 
 
 def _findings(args: argparse.Namespace) -> int:
-    vocabulary = _model(args).findings
+    vocabulary = _model(args).vocabulary
     if args.json:
         data = [finding.to_dict() for finding in vocabulary.values()]
         print(json.dumps(data, indent=2, allow_nan=False))

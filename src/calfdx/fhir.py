@@ -159,7 +159,7 @@ def questionnaire(model: Model | None = None) -> Questionnaire:
                 {"valueCoding": _state_codings(finding, state)[0]} for state in finding.states
             ],
         }
-        for finding in model.findings.values()
+        for finding in model.vocabulary.values()
     ]
     return Questionnaire.model_validate(
         {
@@ -181,7 +181,7 @@ def questionnaire(model: Model | None = None) -> Questionnaire:
 
 
 def _hard_findings(model: Model, findings: Mapping[str, FindingValue]) -> dict[str, str]:
-    checked = normalize_evidence(model.findings, findings, {})
+    checked = normalize_evidence(model.vocabulary, findings, {})
     if checked.soft:
         msg = (
             f"Soft evidence ({', '.join(checked.soft)}) has no FHIR answer: give a state, "
@@ -230,8 +230,8 @@ def questionnaire_response(
     items = [
         {
             "linkId": name,
-            "text": model.findings[name].question,
-            "answer": [{"valueCoding": _state_codings(model.findings[name], state)[0]}],
+            "text": model.vocabulary[name].question,
+            "answer": [{"valueCoding": _state_codings(model.vocabulary[name], state)[0]}],
         }
         for name, state in hard.items()
     ]
@@ -324,7 +324,7 @@ def _shown(coding: Any) -> str:
 
 def _finding_index(model: Model) -> dict[tuple[str | None, str | None], str]:
     index: dict[tuple[str | None, str | None], str] = {}
-    for finding in model.findings.values():
+    for finding in model.vocabulary.values():
         for coding in _finding_codings(finding):
             index.setdefault((coding["system"], coding["code"]), finding.id)
     return index
@@ -370,9 +370,9 @@ def _answer_state(finding: Finding, value: Any, where: str) -> str | None:
 
 
 def _unknown_finding(model: Model, what: str, name: str) -> UnknownFindingError:
-    close = difflib.get_close_matches(name, list(model.findings), n=1)
+    close = difflib.get_close_matches(name, list(model.vocabulary), n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    msg = f"Unknown finding {what}.{hint} Known findings: {', '.join(model.findings)}."
+    msg = f"Unknown finding {what}.{hint} Known findings: {', '.join(model.vocabulary)}."
     return UnknownFindingError(msg)
 
 
@@ -400,14 +400,14 @@ def _from_response(model: Model, response: QuestionnaireResponse) -> dict[str, s
         if not answers:
             continue  # unanswered: unknown (or a group whose children are read)
         where = f"QuestionnaireResponse item {item.linkId!r}"
-        if item.linkId not in model.findings:
+        if item.linkId not in model.vocabulary:
             raise _unknown_finding(
                 model, f"{item.linkId!r} (the linkId of an answered item)", item.linkId
             )
         if len(answers) > 1:
             msg = f"{where}: {len(answers)} answers; a finding takes one."
             raise DuplicateFindingError(msg)
-        finding = model.findings[item.linkId]
+        finding = model.vocabulary[item.linkId]
         _add(out, finding.id, _answer_state(finding, answers[0], where), where)
     return out
 
@@ -426,7 +426,7 @@ def _from_observations(model: Model, resources: Iterable[Any]) -> dict[str, str]
             raise _unknown_finding(
                 model, f"code {shown} in {where}", str(codings[0].code if codings else "")
             )
-        finding = model.findings[name]
+        finding = model.vocabulary[name]
         if resource.valueCodeableConcept is not None:
             state = _state_of(finding, list(resource.valueCodeableConcept.coding or []), where)
         elif resource.valueBoolean is not None and finding.is_yes_no:
@@ -504,4 +504,4 @@ def findings_from(resource: object, *, model: Model | None = None) -> dict[str, 
         found = _from_observations(model, (entry.resource for entry in parsed.entry or ()))
     else:
         found = _from_observations(model, [parsed])
-    return {name: found[name] for name in model.findings if name in found}
+    return {name: found[name] for name in model.vocabulary if name in found}

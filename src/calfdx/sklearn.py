@@ -192,7 +192,7 @@ class CalfdxClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if self.setting is not None:
             base = base.with_setting(self.setting)
         validate_data(self, X, reset=True, skip_check_array=True)
-        frame = self._frame(X, tuple(base.findings))
+        frame = self._frame(X, tuple(base.vocabulary))
         labels = np.asarray(y, dtype=object)
         if labels.ndim != 1 or len(labels) != len(frame):
             msg = f"y should be a 1d array with one cause per row of X. Got shape {labels.shape}."
@@ -210,7 +210,7 @@ class CalfdxClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     def _scores(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         validate_data(self, X, reset=False, skip_check_array=True)
-        frame = self._frame(X, tuple(self.model_.findings))
+        frame = self._frame(X, tuple(self.model_.vocabulary))
         scores: pd.DataFrame = diagnose_batch(frame, model=self.model_)
         return scores
 
