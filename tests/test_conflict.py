@@ -197,8 +197,8 @@ def test_the_branch_and_bound_equals_the_full_enumeration(seed: int) -> None:
     engine = model._compiled.engine
     prior = model._compiled.tables.prior
     rng = np.random.default_rng(seed)
-    names = rng.choice(list(model.findings), size=int(rng.integers(1, 11)), replace=False)
-    hard = {str(n): str(rng.choice(model.findings[str(n)].states)) for n in names}
+    names = rng.choice(list(model.vocabulary), size=int(rng.integers(1, 11)), replace=False)
+    hard = {str(n): str(rng.choice(model.vocabulary[str(n)].states)) for n in names}
     memo = _memo(model._compiled)
     blocks = [memo.block(engine, row) for row in engine.rows(hard)]
     joint = np.ones((1, len(prior)))
@@ -232,7 +232,7 @@ def test_the_scan_prunes() -> None:
     rng = np.random.default_rng(2)
     shares = []
     for i in range(len(patients)):
-        names = rng.choice(list(model.findings), size=12, replace=False)
+        names = rng.choice(list(model.vocabulary), size=12, replace=False)
         rows = engine.rows({str(n): str(patients.iloc[i][n]) for n in names})
         blocks = [memo.block(engine, row) for row in rows]
         nodes = sum(math.prod(len(b) for b in blocks[:k]) for k in range(len(blocks) + 1))
