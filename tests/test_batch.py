@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 import calfdx
 from calfdx._batch import score_frame
+from calfdx._kernels import _numpy_kernel, fused_kernel, jit
 
 from .tablewriter import with_zeros, write_tables
 
@@ -264,3 +265,35 @@ def test_models_and_results_pickle() -> None:
     result = model.diagnose(swelling="yes", side="unilateral")
     assert again.diagnose(swelling="yes", side="unilateral") == result
     assert pickle.loads(pickle.dumps(result)) == result
+
+
+def test_the_fused_kernel_as_plain_python_equals_numpy() -> None:
+    """Check the loop numba compiles gives the numpy kernel's outputs when run as Python."""
+    model = calfdx.load_model()
+    batch = model._compiled.batch
+    rng = np.random.default_rng(5)
+    n = 40
+    codes = np.array(
+        [rng.integers(-1, int(states), size=n) for states in batch.unknown], dtype=np.int8
+    )
+    outputs = []
+    for kernel in (_numpy_kernel, fused_kernel):
+        out = (np.empty((n, batch.n_causes)), np.empty(n, dtype=np.int16), np.empty(n))
+        flags = (np.empty(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_))
+        kernel(
+            codes, batch.unknown, batch.group_of, batch.stride_of, batch.tables, 0, 0.02,
+            *out, *flags,
+        )  # fmt: skip
+        outputs.append((*out, *flags))
+    for expected, got in zip(*outputs, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_jit_compiles_in_memory_when_it_cannot_cache() -> None:
+    """A function numba cannot cache (no source file here) is still compiled and runs."""
+    pytest.importorskip("numba")
+    namespace: dict[str, Any] = {}
+    exec("def twice(x):\n    return 2 * x\n", namespace)
+    compiled = jit(namespace["twice"])
+    assert compiled(21) == 42
+    assert type(compiled).__name__ == "CPUDispatcher"

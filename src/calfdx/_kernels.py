@@ -205,73 +205,87 @@ _KERNELS: dict[str, Kernel] = {"numpy": _numpy_kernel}
 _LOCK = threading.Lock()
 
 
+def fused_kernel(  # type: ignore[no-untyped-def]
+    codes,
+    unknown,
+    group_of,
+    stride_of,
+    tables,
+    dvt_index,
+    threshold,
+    out,
+    top,
+    dvt,
+    alert,
+    redo,
+):
+    """Fill the outputs like the numpy kernel, one fused loop per patient (for :func:`jit`)."""
+    n_findings, n = codes.shape
+    n_groups = tables.shape[0]
+    n_causes = tables.shape[2]
+    block = 512
+    index = np.empty((n_groups, block), np.intp)
+    acc = np.empty(n_causes)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        # Group rows for this block, finding by finding: sequential reads of each column.
+        index[:, : stop - start] = 0
+        for f in range(n_findings):
+            g = group_of[f]
+            stride = stride_of[f]
+            missing = unknown[f]
+            for i in range(start, stop):
+                code = codes[f, i]
+                index[g, i - start] += (missing if code < 0 else code) * stride
+        for i in range(start, stop):
+            j = i - start
+            row = index[0, j]
+            for c in range(n_causes):
+                acc[c] = tables[0, row, c]
+            for g in range(1, n_groups):
+                row = index[g, j]
+                for c in range(n_causes):
+                    acc[c] *= tables[g, row, c]
+            total = 0.0
+            for c in range(n_causes):
+                total += acc[c]
+            if not total > _TINY:
+                redo[i] = True
+                total = 1.0
+            inverse = 1.0 / total
+            best = 0
+            best_value = -1.0
+            for c in range(n_causes):
+                value = acc[c] * inverse
+                out[i, c] = value
+                if value > best_value:
+                    best_value = value
+                    best = c
+            top[i] = best
+            dvt[i] = acc[dvt_index] * inverse
+            alert[i] = dvt[i] >= threshold
+
+
+def jit(function: Callable[..., object]) -> Callable[..., object]:
+    """Return ``function`` compiled by numba, its machine code cached on disk when possible.
+
+    numba keeps the cache beside the module (``__pycache__``) or, when that is read-only, in
+    the user's cache folder; with neither writable (a locked-down container), it compiles in
+    memory once per process instead. ImportError without numba.
+    """
+    import numba
+
+    try:
+        return cast("Callable[..., object]", numba.njit(nogil=True, cache=True)(function))
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return cast("Callable[..., object]", numba.njit(nogil=True)(function))
+
+
 def _compile_numba() -> Kernel | None:
     try:
-        import numba
+        return cast("Kernel", jit(fused_kernel))
     except ImportError:
         return None
-
-    @numba.njit(nogil=True, cache=False)
-    def numba_kernel(  # type: ignore[no-untyped-def]
-        codes,
-        unknown,
-        group_of,
-        stride_of,
-        tables,
-        dvt_index,
-        threshold,
-        out,
-        top,
-        dvt,
-        alert,
-        redo,
-    ):
-        n_findings, n = codes.shape
-        n_groups = tables.shape[0]
-        n_causes = tables.shape[2]
-        block = 512
-        index = np.empty((n_groups, block), np.intp)
-        acc = np.empty(n_causes)
-        for start in range(0, n, block):
-            stop = min(start + block, n)
-            # Group rows for this block, finding by finding: sequential reads of each column.
-            index[:, : stop - start] = 0
-            for f in range(n_findings):
-                g = group_of[f]
-                stride = stride_of[f]
-                missing = unknown[f]
-                for i in range(start, stop):
-                    code = codes[f, i]
-                    index[g, i - start] += (missing if code < 0 else code) * stride
-            for i in range(start, stop):
-                j = i - start
-                row = index[0, j]
-                for c in range(n_causes):
-                    acc[c] = tables[0, row, c]
-                for g in range(1, n_groups):
-                    row = index[g, j]
-                    for c in range(n_causes):
-                        acc[c] *= tables[g, row, c]
-                total = 0.0
-                for c in range(n_causes):
-                    total += acc[c]
-                if not total > _TINY:
-                    redo[i] = True
-                    total = 1.0
-                inverse = 1.0 / total
-                best = 0
-                best_value = -1.0
-                for c in range(n_causes):
-                    value = acc[c] * inverse
-                    out[i, c] = value
-                    if value > best_value:
-                        best_value = value
-                        best = c
-                top[i] = best
-                dvt[i] = acc[dvt_index] * inverse
-                alert[i] = dvt[i] >= threshold
-
-    return cast("Kernel", numba_kernel)
 
 
 # --------------------------------------------------------------------------------------------
@@ -390,11 +404,10 @@ def conflict_kernel() -> tuple[FitKernel, ScanKernel] | None:
     with _LOCK:
         if "numba" not in _CONFLICT:
             try:
-                import numba
+                compiled = (jit(conflict_fit), jit(conflict_scan))
             except ImportError:
                 return None
-            jit = numba.njit(nogil=True, cache=True)
-            _CONFLICT["numba"] = (jit(conflict_fit), jit(conflict_scan))
+            _CONFLICT["numba"] = cast("tuple[FitKernel, ScanKernel]", compiled)
     return _CONFLICT["numba"]
 
 
