@@ -123,6 +123,7 @@ def test_the_reference_patients_follow_the_model(
     """
     expected = _exact_percentile(exact, eliminator, findings)
     monkeypatch.setattr("calfdx._conflict.EXACT_PATTERNS", 0)
+    monkeypatch.setattr("calfdx._conflict.STEPS", 0)
     draws = 40_000
     checked = conflict(exact._compiled, exact.diagnose(findings), draws=draws)
     assert checked.draws == draws
@@ -134,6 +135,7 @@ def test_the_check_is_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
     """Check the seeded draws give the same answer every time, and a new seed a close one."""
     model = calfdx.load_model()
     monkeypatch.setattr("calfdx._conflict.EXACT_PATTERNS", 0)  # force the draws
+    monkeypatch.setattr("calfdx._conflict.STEPS", 0)
     result = model.diagnose(CASES[2])
     first, again = conflict(model._compiled, result), conflict(model._compiled, result)
     assert first.draws > 0
@@ -214,7 +216,7 @@ def test_the_branch_and_bound_equals_the_full_enumeration(seed: int) -> None:
     for threshold in (fits[rng.integers(len(fits))], fits.max() * 2, 0.0):
         expected = float(weights[fits <= threshold].sum())
         for scan in (kernels[1], conflict_scan):
-            mass, visited = scan(tables, offsets, prior, float(threshold))
+            mass, visited = scan(tables, offsets, prior, float(threshold), nodes)
             assert mass == pytest.approx(expected, abs=1e-12)
             assert 1 <= visited <= nodes
 
@@ -239,7 +241,7 @@ def test_the_scan_prunes() -> None:
         offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
         np.cumsum([len(b) for b in blocks], out=offsets[1:])
         fit = math.exp(float(engine.log_rows(rows).sum(axis=0).max()) + 1e-12)
-        mass, visited = conflict_scan(np.concatenate(blocks), offsets, memo.prior, fit)
+        mass, visited = conflict_scan(np.concatenate(blocks), offsets, memo.prior, fit, nodes)
         assert 0 < mass <= 1 + 1e-12
         shares.append(visited / nodes)
     assert float(np.median(shares)) < 0.1
@@ -264,3 +266,26 @@ def test_the_compiled_fit_equals_numpy(seed: int) -> None:
         log_evidence, best = compute(log_rows, log_prior)
         assert best == fit.max()
         assert log_evidence == pytest.approx(float(logsumexp(log_prior + fit)), abs=1e-12)
+
+
+def test_the_scan_is_exact_past_the_enumeration_limit() -> None:
+    """A patient of the model asked 16 questions (over 32,768 pictures) gets the exact answer.
+
+    And a scan stopped by its steps returns -1, so the draws answer instead.
+    """
+    model = calfdx.load_model()
+    engine = model._compiled.engine
+    patient = model.simulate(1, seed=3).iloc[0]  # 199 of 200 such patients are exact
+    names = np.random.default_rng(0).choice(list(model.vocabulary), size=16, replace=False)
+    findings = {str(n): str(patient[n]) for n in names}
+    blocks = [_memo(model._compiled).block(engine, row) for row in engine.rows(findings)]
+    pictures = math.prod(len(b) for b in blocks)
+    assert pictures > 32_768
+    checked = conflict(model._compiled, model.diagnose(findings))
+    assert checked.draws == 0
+    assert checked.percentile == pytest.approx(_enumerated_percentile(model, findings), abs=1e-12)
+    offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
+    np.cumsum([len(b) for b in blocks], out=offsets[1:])
+    prior, fit = model._compiled.tables.prior, math.exp(checked.log_best_fit)
+    stopped = conflict_scan(np.concatenate(blocks), offsets, prior, fit, 3)
+    assert stopped == (-1.0, 4)

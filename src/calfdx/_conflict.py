@@ -13,12 +13,16 @@ its parent when the parent is not observed). Unlike :math:`P(e)`, this does not 
 rare cause with a textbook picture. The reference is the model's own patients with the
 same findings observed: a picture e' of those findings is as probable as P(e') under the
 model, and the percentile is the probability that max_c P(e' | c) is at most the patient's.
-Up to 32,768 pictures (fifteen yes/no findings) it is exact, every picture enumerated with its
-probability from the families' compiled rows; beyond that calfdx draws 4,000 patients from
-the model (a cause from the prior, then each family's parent and its children), seeded, so
-the answer is reproducible either way. The reference depends only on which findings were
-observed, so it is kept (for 64 sets of findings) and serves every later patient asked the
-same questions (a vectorised comparison). When the patient's best fit is worse than that of
+The percentile is exact whenever it can be: with numba (a default dependency), a compiled
+branch and bound (:func:`calfdx._kernels.conflict_scan`) sums the probabilities of the
+pictures, deciding whole groups of them at once from bounds on their fit; it always finishes
+on up to 32,768 pictures (fifteen yes/no findings), and beyond that whenever its pruning
+decides every picture within 65,536 steps. Otherwise (or without numba) calfdx enumerates up
+to 32,768 pictures with numpy, and beyond that draws 4,000 patients from the model (a cause
+from the prior, then each family's parent and its children), seeded, so the answer is
+reproducible either way; these references depend only on which findings were observed, so
+the last 64 are kept with the model and serve every later patient asked the same questions.
+When the patient's best fit is worse than that of
 99% of the model's own patients, the picture fits none of the modelled causes well:
 ``conflict`` is True. The classic
 conflict measure :math:`\log \prod_f P(e_f) - \log P(e)` (Jensen, *Bayesian Networks and
@@ -58,6 +62,11 @@ DRAWS: Final = 4000
 #: Enumeration costs pictures x causes; the draws cost draws x causes x findings, so up to
 #: here the exact answer is also the cheaper one.
 EXACT_PATTERNS: Final = 32_768
+#: The compiled scan (numba) stops after this many partial pictures: twice EXACT_PATTERNS,
+#: so it always finishes on up to EXACT_PATTERNS pictures (the full enumeration has fewer
+#: than twice as many partial pictures as pictures); beyond, it is exact whenever its
+#: pruning decides every picture within the steps, and the draws answer otherwise.
+STEPS: Final = 2 * EXACT_PATTERNS
 #: References (one per model and set of observed findings) kept in memory, 512 kB at most
 #: each.
 REFERENCES: Final = 64
@@ -84,8 +93,8 @@ class Conflict:
         Natural log of max over causes of P(findings | cause).
     percentile : float
         Fraction of the model's own patients whose best fit is at most as good: exact
-        (every picture of the observed findings, weighted by its probability) up to
-        32,768 pictures, else estimated from seeded draws (``draws`` > 0).
+        (every picture of the observed findings, weighted by its probability; always up to
+        32,768 pictures), else estimated from seeded draws (``draws`` > 0).
     conflict_measure : float
         ``log prod P(e_f) - log P(e)``; positive when the findings do not fit together.
     draws : int
@@ -281,14 +290,15 @@ def conflict(
         log_evidence, best_fit = float(_log_sum_exp(memo.log_prior + fit)), float(fit.max())
     measure = sum(memo.marginal(engine, f, s) for f, s in hard.items()) - log_evidence
     blocks = [memo.block(engine, row) for row in rows]
-    sizes = [len(block) for block in blocks]
-    exact = best_fit > _LOWEST_LINEAR and math.prod(sizes) <= EXACT_PATTERNS
-    if exact and kernels is not None:
-        offsets = np.array([0, *itertools.accumulate(sizes)], dtype=np.intp)
+    mass = -1.0  # not computed
+    if kernels is not None and best_fit > _LOWEST_LINEAR:
+        offsets = np.array([0, *itertools.accumulate(map(len, blocks))], dtype=np.intp)
         threshold = math.exp(best_fit + 1e-12)
-        mass, _ = kernels[1](np.concatenate(blocks), offsets, memo.prior, threshold)
+        mass, _ = kernels[1](np.concatenate(blocks), offsets, memo.prior, threshold, STEPS)
+    if mass >= 0:
         percentile, drawn_count = min(mass, 1.0), 0
-    else:  # without numba, or beyond the exact limit: a reference kept per set of findings
+    else:  # without numba, or past the scan's steps: a reference kept per set of findings
+        exact = best_fit > _LOWEST_LINEAR and math.prod(map(len, blocks)) <= EXACT_PATTERNS
         fits, weights, drawn_count = _reference(compiled, tuple(hard), 0 if exact else draws, seed)
         percentile = min(float(weights[fits <= best_fit + 1e-12].sum()), 1.0)
     outside = percentile < CONFLICT_PERCENTILE

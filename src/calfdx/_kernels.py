@@ -293,7 +293,11 @@ def _compile_numba() -> Kernel | None:
 
 
 def conflict_scan(
-    tables: FloatArray, offsets: npt.NDArray[np.intp], prior: FloatArray, threshold: float
+    tables: FloatArray,
+    offsets: npt.NDArray[np.intp],
+    prior: FloatArray,
+    threshold: float,
+    budget: int,
 ) -> tuple[float, int]:
     """Return the probability of the pictures whose best fit is at most ``threshold``.
 
@@ -309,9 +313,11 @@ def conflict_scan(
     partial_c * highest_c``, where ``lowest_c`` and ``highest_c`` multiply the smallest and
     largest entries of column c over the remaining blocks. When the upper bound is at most
     the threshold, every completion counts, and their probabilities sum to ``sum_c prior[c]
-    partial_c`` (each remaining block's rows sum to one per cause); when the lower bound is
-    above it, none does. Only the undecided partial pictures are extended. Also returned:
-    how many partial pictures were visited (at most the full enumeration's count).
+    partial_c total_c``, where ``total_c`` multiplies the remaining blocks' column sums (one,
+    for tables whose rows sum to one); when the lower bound is above it, none does. Only the
+    undecided partial pictures are extended. Also returned: how many partial pictures were
+    visited, at most the full enumeration's count (under twice the number of pictures). When
+    that passes ``budget``, the scan stops and returns a mass of -1.
 
     Written for numba (compiled by :func:`conflict_kernel`); it also runs as plain Python.
     """
@@ -319,16 +325,20 @@ def conflict_scan(
     n_causes = prior.shape[0]
     highest = np.ones((n_blocks + 1, n_causes))
     lowest = np.ones((n_blocks + 1, n_causes))
+    total = np.ones((n_blocks + 1, n_causes))
     for k in range(n_blocks - 1, -1, -1):
         for c in range(n_causes):
             high = 0.0
             low = np.inf
+            block_sum = 0.0
             for j in range(offsets[k], offsets[k + 1]):
                 value = tables[j, c]
                 high = max(high, value)
                 low = min(low, value)
+                block_sum += value
             highest[k, c] = highest[k + 1, c] * high
             lowest[k, c] = lowest[k + 1, c] * low
+            total[k, c] = total[k + 1, c] * block_sum
     partial = np.ones((n_blocks + 1, n_causes))
     choice = np.zeros(n_blocks + 1, dtype=np.intp)
     mass = 0.0
@@ -338,6 +348,8 @@ def conflict_scan(
     while True:
         if entering:
             visited += 1
+            if visited > budget:
+                return -1.0, visited
             upper = 0.0
             lower = 0.0
             for c in range(n_causes):
@@ -345,7 +357,7 @@ def conflict_scan(
                 lower = max(lower, partial[depth, c] * lowest[depth, c])
             if upper <= threshold:  # every completion fits at most as well: all count
                 for c in range(n_causes):
-                    mass += prior[c] * partial[depth, c]
+                    mass += prior[c] * partial[depth, c] * total[depth, c]
             elif lower <= threshold:  # undecided (never at full depth): extend
                 choice[depth] = offsets[depth]
                 for c in range(n_causes):
@@ -390,7 +402,9 @@ def conflict_fit(log_rows: FloatArray, log_prior: FloatArray) -> tuple[float, fl
     return peak + np.log(total), best
 
 
-ScanKernel = Callable[[FloatArray, npt.NDArray[np.intp], FloatArray, float], tuple[float, int]]
+ScanKernel = Callable[
+    [FloatArray, npt.NDArray[np.intp], FloatArray, float, int], tuple[float, int]
+]
 FitKernel = Callable[[FloatArray, FloatArray], tuple[float, float]]
 _CONFLICT: dict[str, tuple[FitKernel, ScanKernel]] = {}
 
