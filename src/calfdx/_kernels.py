@@ -9,8 +9,9 @@ The joint tables are built in log space (a group's raw product of likelihoods of
 underflow to 0 before that division); a patient whose product still falls below ``1e-280`` is
 flagged for :mod:`calfdx._batch` to recompute with the engine.
 
-Two kernels compute the same numbers: a fused loop compiled by numba (the ``calfdx[fast]``
-extra), and a chunked numpy version used when numba is not installed.
+Two kernels compute the same numbers: a fused loop compiled by numba (a default dependency),
+and a chunked numpy version used when numba is not installed. The conflict check's compiled
+branch and bound (:func:`conflict_scan`, :func:`conflict_fit`) lives here too.
 """
 
 from __future__ import annotations
