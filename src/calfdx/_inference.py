@@ -699,6 +699,22 @@ class Engine:
         joint /= total
         return joint
 
+    def posterior_list(self, rows: list[int]) -> list[float]:
+        """Return :meth:`posterior_rows` of hard evidence as a list (the path of diagnose).
+
+        The same product, row after row; the sum is exactly rounded (``math.fsum``).
+        """
+        likelihood = self._likelihood
+        joint = likelihood[0] * likelihood[rows[0]] if rows else likelihood[0].copy()
+        for row in rows[1:]:
+            joint *= likelihood[row]
+        values: list[float] = joint.tolist()
+        total = math.fsum(values)
+        if not total > _TINY:
+            found: list[float] = self._log_posterior(rows).tolist()
+            return found
+        return [value / total for value in values]
+
     def log_rows(self, rows: list[int]) -> FloatArray:
         """Return log P(evidence | cause) for each of the rows, as a (rows, causes) array."""
         found: FloatArray = self._log_likelihood[rows]

@@ -271,7 +271,9 @@ class Model:
             checked = normalize_evidence(compiled.findings, findings, more_findings)
             rows, soft = engine.rows(checked.hard), checked.soft
         evidence = engine.evidence(rows)
-        probabilities: list[float] = engine.posterior_rows(rows, soft).tolist()
+        probabilities: list[float] = (
+            engine.posterior_rows(rows, soft).tolist() if soft else engine.posterior_list(rows)
+        )
         # Descending; sorted() is stable, so equal probabilities keep table order.
         order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
         ids = compiled.cause_ids
