@@ -442,24 +442,20 @@ class Engine:
     ) -> list[int] | None:
         """Return the sorted rows of plainly valid findings, or None to take the checked path.
 
-        Only exact ``str`` states of known findings, each given once, are accepted here;
-        anything else (booleans, unknowns, mistakes) returns None.
+        Only states of known findings, each finding given once, are accepted here: anything
+        else (booleans, unknowns, soft evidence, mistakes) is not a key of the compiled codes,
+        so the lookup fails (KeyError, or TypeError when unhashable) and None is returned.
         """
         try:
-            if findings is not None:
-                if type(findings) is not dict:
-                    return None
-                for value in findings.values():
-                    if type(value) is not str:
-                        return None
-            for name, value in more_findings.items():
-                if type(value) is not str or (findings is not None and name in findings):
-                    return None
-            # Every state is a str now (checked just above).
+            if findings is not None and type(findings) is not dict:
+                return None
             given = cast("dict[str, str]", findings or {})
-            more = cast("Mapping[str, str]", more_findings)
-            if not more:
+            if not more_findings:
                 return self._rows(given.items())
+            for name in more_findings:
+                if name in given:
+                    return None
+            more = cast("Mapping[str, str]", more_findings)
             return self._rows([*given.items(), *more.items()])
         except (KeyError, TypeError):  # an unknown finding or state
             return None
