@@ -185,9 +185,11 @@ class Diagnosis:
     def conflict(self) -> Conflict:
         """Whether the findings fit the model at all, compared with its own patients.
 
-        ``conflict.is_conflict`` is True when the picture is less probable than for 99% of
-        the model's own simulated patients with the same findings observed: it fits none of
-        the modelled causes well. Reproducible (seeded draws).
+        ``conflict.is_conflict`` is True when the best-fitting cause explains the picture
+        less well than for 99% of the model's own patients with the same findings observed:
+        it fits none of the modelled causes well. The percentile is exact (every picture of
+        those findings, weighed by its probability) whenever the compiled search finishes,
+        else from seeded draws (``conflict.draws`` > 0); reproducible either way.
 
         Examples
         --------
