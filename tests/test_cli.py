@@ -60,14 +60,15 @@ def test_errors_go_to_stderr_without_traceback(
     assert "Traceback" not in captured.err
 
 
-def test_findings_lists_the_vocabulary(capsys: pytest.CaptureFixture[str]) -> None:
-    """Check `calfdx findings` lists every finding with its states and question."""
-    assert main(["findings"]) == 0
+@pytest.mark.parametrize("command", ["vocabulary", "findings"])
+def test_vocabulary_lists_every_finding(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Check `calfdx vocabulary` (or its older name) lists every finding, states and question."""
+    assert main([command]) == 0
     out = capsys.readouterr().out
     for finding in calfdx.vocabulary().values():
         assert finding.id in out
         assert finding.question in out
-    assert main(["findings", "--json"]) == 0
+    assert main([command, "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)) == len(calfdx.vocabulary())
 
 

@@ -6,7 +6,7 @@ Examples of use::
     calfdx diagnose --json age=65_plus night_pain=yes
     calfdx diagnose --explain --next side=unilateral swelling=yes
     calfdx interview
-    calfdx findings
+    calfdx vocabulary
     calfdx validate path/to/priors
 
 Findings are ``finding=state``; a yes/no finding also takes ``1``/``0`` or a probability of
@@ -15,7 +15,7 @@ yes strictly between 0 and 1 (``swelling=0.7``, soft evidence), and any finding 
 
 Errors go to stderr, without a traceback. Exit codes: 0 success; 1 tables with problems (for
 ``validate``); 2 bad input; 3 the output could not be written (a full disk; a closed pipe, as
-in ``calfdx findings | head -1``, exits 3 quietly).
+in ``calfdx vocabulary | head -1``, exits 3 quietly).
 """
 
 from __future__ import annotations
@@ -96,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     _model_options(interview)
     interview.add_argument("--threshold", type=float, help="DVT alert threshold in [0, 1]")
 
-    findings = commands.add_parser("findings", help="list the findings, states and questions")
+    findings = commands.add_parser(
+        "vocabulary", aliases=["findings"], help="list the findings, states and questions"
+    )
     _model_options(findings)
     findings.add_argument("--json", action="store_true", help="print JSON for machines")
 
@@ -328,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {
         "diagnose": _diagnose,
-        "findings": _findings,
+        "vocabulary": _findings,
+        "findings": _findings,  # the older name of the same command
         "validate": _validate,
         "interview": _interview,
     }
