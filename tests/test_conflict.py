@@ -289,3 +289,39 @@ def test_the_scan_is_exact_past_the_enumeration_limit() -> None:
     prior, fit = model._compiled.tables.prior, math.exp(checked.log_best_fit)
     stopped = conflict_scan(np.concatenate(blocks), offsets, prior, fit, 3)
     assert stopped == (-1.0, 4)
+
+
+def test_concurrent_checks_on_a_new_model_give_the_serial_answers() -> None:
+    """Check eight threads on a fresh model get exactly the serial answers.
+
+    The fresh model's memo (picture tables, marginals, kept references) is filled by the
+    threads at once; the patients have 1 to 19 findings, some past the exact search's steps.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    base = calfdx.load_model()
+    rng = np.random.default_rng(12)
+    names = list(base.vocabulary)
+    patients = [
+        {
+            str(n): str(rng.choice(base.vocabulary[str(n)].states))
+            for n in rng.choice(names, size=int(rng.integers(1, 20)), replace=False)
+        }
+        for _ in range(120)
+    ]
+    serial = [conflict(base._compiled, base.diagnose(p)) for p in patients]
+    assert any(c.draws for c in serial)
+    assert sum(c.draws == 0 for c in serial) > 100
+    fresh = calfdx.Model(base._compiled.tables)  # a new engine: an empty memo
+    barrier = Barrier(8)
+
+    def work(offset: int) -> list[Any]:
+        barrier.wait()
+        order = patients[offset:] + patients[:offset]
+        found = [conflict(fresh._compiled, fresh.diagnose(p)) for p in order]
+        return found[-offset:] + found[:-offset] if offset else found
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for answers in pool.map(work, range(8)):
+            assert answers == serial
