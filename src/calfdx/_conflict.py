@@ -39,12 +39,14 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 import numpy.typing as npt
 
 from ._checks import strict_json
+from ._core import kept_per_model
 from ._kernels import conflict_kernel
 
 if TYPE_CHECKING:
@@ -135,6 +137,18 @@ def _log_sum_exp(values: FloatArray) -> FloatArray:
     return total
 
 
+def _pictures(engine: Engine, slot: int, seen: Collection[str]) -> FloatArray:
+    """Return P(picture | cause) for every picture of family ``slot``'s ``seen`` members.
+
+    (pictures, causes): a row per combination of the seen members' states (the last varying
+    fastest), the family's other members unknown.
+    """
+    grids = np.meshgrid(*(np.arange(len(engine.states[m])) for m in seen), indexing="ij")
+    rows = engine.family_row(slot, {m: g.ravel() for m, g in zip(seen, grids, strict=True)})
+    table: FloatArray = engine.family_table(slot)[rows]
+    return table
+
+
 def _patterns(
     engine: Engine, touched: list[tuple[int, tuple[str, ...]]], observed: Collection[str]
 ) -> FloatArray:
@@ -148,62 +162,56 @@ def _patterns(
     """
     joint = np.ones((len(engine.causes), 1))
     for slot, members in touched:
-        seen = [m for m in members if m in observed]
-        grids = np.meshgrid(*(np.arange(len(engine.states[m])) for m in seen), indexing="ij")
-        rows = engine.family_row(slot, {m: g.ravel() for m, g in zip(seen, grids, strict=True)})
-        family = engine.family_table(slot)[rows].T  # (causes, pictures of the family)
+        family = _pictures(engine, slot, [m for m in members if m in observed]).T
         joint = (joint[:, :, None] * family[:, None, :]).reshape(joint.shape[0], -1)
     return joint
 
 
 class _Memo:
-    """What the check keeps per engine: picture tables, marginals, and drawn references.
+    """What the check keeps per model: picture tables, marginals, and references.
 
     Held in a weak dictionary keyed by the engine, so it goes with its model. Filled at first
     use; every array in it is read-only, so one memo serves many threads (two threads filling
     the same entry compute the same value).
     """
 
-    __slots__ = ("log_marginal", "log_prior", "pictures", "prior", "references", "spread")
+    __slots__ = ("blocks", "log_marginal", "log_prior", "prior", "references")
 
-    def __init__(self, prior: FloatArray) -> None:
-        self.prior = prior
+    def __init__(self, compiled: Compiled) -> None:
+        self.prior = compiled.tables.prior
         with np.errstate(divide="ignore"):
-            self.log_prior: FloatArray = np.log(prior)
-        #: Row of the patient's evidence on a family -> P(picture | cause) for every picture
-        #: of the same members of that family.
-        self.pictures: dict[int, FloatArray] = {}
-        #: The same rows -> how much that family tells the causes apart: the mean over causes
-        #: of the largest minus the smallest P(picture | cause).
-        self.spread: dict[int, float] = {}
+            self.log_prior: FloatArray = np.log(self.prior)
+        #: Row of the patient's evidence on a family -> (minus how much the family tells the
+        #: causes apart: the mean over causes of the largest minus the smallest
+        #: P(picture | cause); P(picture | cause) for every picture of the same members).
+        self.blocks: dict[int, tuple[float, FloatArray]] = {}
         #: (finding, state) -> log P(finding = state), over the prior.
         self.log_marginal: dict[tuple[str, str], float] = {}
         self.references: OrderedDict[tuple[tuple[str, ...], int, int], _Reference] = OrderedDict()
 
     def block(self, engine: Engine, row: int) -> FloatArray:
         """Return P(picture | cause) for every picture of the members ``row`` observes."""
-        found = self.pictures.get(row)
+        return self._entry(engine, row)[1]
+
+    def search_blocks(self, engine: Engine, rows: list[int]) -> list[FloatArray]:
+        """Return the blocks of ``rows`` in search order: the most telling families first.
+
+        The bounds then tighten sooner (on a form of 12 findings, this halved the median
+        steps). The order depends only on the findings (a stable sort).
+        """
+        entries = sorted((self._entry(engine, row) for row in rows), key=itemgetter(0))
+        return [table for _, table in entries]
+
+    def _entry(self, engine: Engine, row: int) -> tuple[float, FloatArray]:
+        found = self.blocks.get(row)
         if found is None:
             seen = tuple(engine.evidence([row]))
             slot = engine.families.index(engine.family(seen[0]))
-            grids = np.meshgrid(*(np.arange(len(engine.states[m])) for m in seen), indexing="ij")
-            rows = engine.family_row(
-                slot, {m: g.ravel() for m, g in zip(seen, grids, strict=True)}
-            )
-            found = np.ascontiguousarray(engine.family_table(slot)[rows])
-            found.flags.writeable = False
-            self.spread[row] = float(np.mean(found.max(axis=0) - found.min(axis=0)))
-            self.pictures[row] = found
+            table = np.ascontiguousarray(_pictures(engine, slot, seen))
+            table.flags.writeable = False
+            found = (-float(np.mean(table.max(axis=0) - table.min(axis=0))), table)
+            self.blocks[row] = found
         return found
-
-    def search_order(self, rows: list[int]) -> list[int]:
-        """Return the rows in search order: the families that tell the causes apart most first.
-
-        The bounds then tighten sooner (on a form of 12 findings, this halved the median
-        steps). Each row's block must be made already; the order depends only on the findings.
-        """
-        spread = self.spread
-        return sorted(rows, key=lambda row: -spread[row])
 
     def marginal(self, engine: Engine, finding: str, state: str) -> float:
         """Return log P(finding = state) under the prior (a child's summed over its parent)."""
@@ -218,16 +226,11 @@ class _Memo:
 
 _Reference = tuple[FloatArray, FloatArray, int]
 _MEMOS: weakref.WeakKeyDictionary[Engine, _Memo] = weakref.WeakKeyDictionary()
-_MEMO_LOCK = threading.Lock()
+_REFERENCES_LOCK = threading.Lock()
 
 
 def _memo(compiled: Compiled) -> _Memo:
-    engine = compiled.engine
-    found = _MEMOS.get(engine)
-    if found is None:
-        with _MEMO_LOCK:
-            found = _MEMOS.setdefault(engine, _Memo(compiled.tables.prior))
-    return found
+    return kept_per_model(_MEMOS, compiled, _Memo)
 
 
 def _reference(compiled: Compiled, names: tuple[str, ...], draws: int, seed: int) -> _Reference:
@@ -246,7 +249,7 @@ def _reference(compiled: Compiled, names: tuple[str, ...], draws: int, seed: int
     found = kept.get(key)
     if found is None:
         found = _compute_reference(compiled, names, draws, seed)
-        with _MEMO_LOCK:
+        with _REFERENCES_LOCK:
             kept[key] = found
             while len(kept) > REFERENCES:
                 kept.popitem(last=False)
@@ -302,13 +305,12 @@ def conflict(
         fit = engine.log_rows(rows).sum(axis=0)
         log_evidence, best_fit = float(_log_sum_exp(memo.log_prior + fit)), float(fit.max())
     measure = sum(memo.marginal(engine, f, s) for f, s in hard.items()) - log_evidence
-    blocks = [memo.block(engine, row) for row in rows]
+    blocks = memo.search_blocks(engine, rows)
     mass = -1.0  # not computed
     if kernels is not None and best_fit > _LOWEST_LINEAR:
-        ordered = [memo.pictures[row] for row in memo.search_order(rows)]
-        offsets = np.array([0, *itertools.accumulate(map(len, ordered))], dtype=np.intp)
+        offsets = np.array([0, *itertools.accumulate(map(len, blocks))], dtype=np.intp)
         threshold = math.exp(best_fit + 1e-12)
-        mass, _ = kernels[1](np.concatenate(ordered), offsets, memo.prior, threshold, STEPS)
+        mass, _ = kernels[1](np.concatenate(blocks), offsets, memo.prior, threshold, STEPS)
     if mass >= 0:
         percentile, drawn_count = min(mass, 1.0), 0
     else:  # without numba, or past the scan's steps: a reference kept per set of findings

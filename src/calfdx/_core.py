@@ -10,10 +10,11 @@ protocol, which :class:`~calfdx.Diagnosis` satisfies; so the façades (``Model``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import weakref
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, Final, Protocol
+from typing import Any, Final, Protocol, TypeVar
 
 from ._evidence import check_threshold
 from ._inference import Engine
@@ -21,7 +22,14 @@ from ._kernels import BatchTables
 from ._schema import DVT, Cause, Finding, Tables
 from ._tables import build_tables
 
-__all__ = ["DEFAULT_DVT_THRESHOLD", "DISCLAIMER", "Compiled", "HasCompiled", "Posterior"]
+__all__ = [
+    "DEFAULT_DVT_THRESHOLD",
+    "DISCLAIMER",
+    "Compiled",
+    "HasCompiled",
+    "Posterior",
+    "kept_per_model",
+]
 
 #: Default DVT alert threshold: the alert fires when P(DVT | findings) >= 0.02.
 #:
@@ -197,3 +205,22 @@ class Posterior(Protocol):
     def top_cause(self) -> str: ...
 
     def top(self, k: int = 3) -> list[tuple[str, float]]: ...
+
+
+Kept = TypeVar("Kept")
+
+
+def kept_per_model(
+    store: weakref.WeakKeyDictionary[Engine, Kept],
+    compiled: Compiled,
+    make: Callable[[Compiled], Kept],
+) -> Kept:
+    """Return what a feature keeps for this model, made at its first use.
+
+    ``store`` is the feature's weak dictionary keyed by the model's engine, so what is kept
+    goes with the model. Two threads may both make it at first use; one result is kept.
+    """
+    found = store.get(compiled.engine)
+    if found is None:
+        found = store.setdefault(compiled.engine, make(compiled))
+    return found

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, cast
 
+from ._core import kept_per_model
 from ._schema import URGENCY_LEVELS, RedFlag, Urgency
 
 if TYPE_CHECKING:
@@ -117,12 +118,9 @@ class Triage:
 
 
 class _Memo:
-    """What triage keeps per model: the prior's cumulative mass, and red flags by finding.
+    """What triage keeps per model: the prior's cumulative mass, and the red flags indexed."""
 
-    Held in a weak dictionary keyed by the engine, so it goes with its model.
-    """
-
-    __slots__ = ("by_term", "prior_mass")
+    __slots__ = ("by_term", "prior_mass", "rank")
 
     def __init__(self, compiled: Compiled) -> None:
         tables = compiled.tables
@@ -130,22 +128,24 @@ class _Memo:
         self.prior_mass: Mapping[str, float] = MappingProxyType(
             cumulative_mass(compiled.urgency, prior)
         )
-        # (finding, state) -> the flags whose condition has that term, most urgent first: a
-        # flag can hold only if the findings have its first term.
-        by_term: dict[tuple[str, str], list[RedFlag]] = {}
+        # A flag can hold only if the findings have its first term: (finding, state) -> the
+        # flags whose condition starts with it, and () -> the flags without a condition.
+        by_term: dict[tuple[str, ...], list[RedFlag]] = {}
         for flag in tables.red_flags:
-            by_term.setdefault(flag.condition[0] if flag.condition else ("", ""), []).append(flag)
+            by_term.setdefault(flag.condition[0] if flag.condition else (), []).append(flag)
         self.by_term = by_term
+        #: Flag id -> its place in the output: most urgent first, then in table order.
+        self.rank = {
+            flag.id: (URGENCY_LEVELS.index(flag.level), i)
+            for i, flag in enumerate(tables.red_flags)
+        }
 
 
 _MEMOS: weakref.WeakKeyDictionary[Engine, _Memo] = weakref.WeakKeyDictionary()
 
 
 def _memo(compiled: Compiled) -> _Memo:
-    found = _MEMOS.get(compiled.engine)
-    if found is None:
-        found = _MEMOS.setdefault(compiled.engine, _Memo(compiled))
-    return found
+    return kept_per_model(_MEMOS, compiled, _Memo)
 
 
 def _most_urgent_first(flags: Iterable[RedFlag]) -> tuple[RedFlag, ...]:
@@ -154,15 +154,16 @@ def _most_urgent_first(flags: Iterable[RedFlag]) -> tuple[RedFlag, ...]:
 
 def fired_red_flags(compiled: Compiled, findings: Mapping[str, str]) -> tuple[RedFlag, ...]:
     """Return the red flags whose condition holds for the (hard) findings, most urgent first."""
-    by_term = _memo(compiled).by_term
+    memo = _memo(compiled)
+    by_term = memo.by_term
     flags = [
-        flag for term in findings.items() for flag in by_term.get(term, ()) if flag.holds(findings)
+        flag
+        for term in ((), *findings.items())
+        for flag in by_term.get(term, ())
+        if flag.holds(findings)
     ]
-    if not flags:
-        return ()
-    # Table order within a level, as the flags are listed (the sort is stable).
-    order = {flag.id: i for i, flag in enumerate(compiled.tables.red_flags)}
-    return _most_urgent_first(sorted(flags, key=lambda flag: order[flag.id]))
+    rank = memo.rank
+    return tuple(sorted(flags, key=lambda flag: rank[flag.id]))
 
 
 def unchecked_red_flags(
