@@ -686,7 +686,7 @@ class Engine:
             When the evidence has probability zero under every cause.
         """
         kept, factors = self._factors(rows, soft)
-        joint: FloatArray = self._likelihood[[0, *kept]].prod(axis=0)
+        joint = self._joint(kept)
         for factor in factors:
             joint *= factor
         total = joint.sum()
@@ -695,16 +695,20 @@ class Engine:
         joint /= total
         return joint
 
+    def _joint(self, rows: list[int]) -> FloatArray:
+        """Return P(cause) times the rows' P(evidence | cause), multiplied row after row."""
+        likelihood = self._likelihood
+        joint: FloatArray = likelihood[0] * likelihood[rows[0]] if rows else likelihood[0].copy()
+        for row in rows[1:]:
+            joint *= likelihood[row]
+        return joint
+
     def posterior_list(self, rows: list[int]) -> list[float]:
         """Return :meth:`posterior_rows` of hard evidence as a list (the path of diagnose).
 
-        The same product, row after row; the sum is exactly rounded (``math.fsum``).
+        The same product (:meth:`_joint`); the sum is exactly rounded (``math.fsum``).
         """
-        likelihood = self._likelihood
-        joint = likelihood[0] * likelihood[rows[0]] if rows else likelihood[0].copy()
-        for row in rows[1:]:
-            joint *= likelihood[row]
-        values: list[float] = joint.tolist()
+        values: list[float] = self._joint(rows).tolist()
         total = math.fsum(values)
         if not total > _TINY:
             found: list[float] = self._log_posterior(rows).tolist()

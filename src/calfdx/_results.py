@@ -15,7 +15,7 @@ from ._explain import Explanation, QuestionRanking, explain, next_questions, sof
 from ._format import percent
 from ._schema import RedFlag
 from ._triage import Triage, fired_red_flags, triage, unchecked_red_flags
-from ._wells import WELLS_ITEMS, WellsScore, score_checked
+from ._wells import WellsScore, lacking_items, score_checked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -213,8 +213,7 @@ class Diagnosis:
         return found
 
     def _wells(self) -> WellsScore | None:
-        vocabulary = self.model._compiled.findings
-        if any(item.finding not in vocabulary for item in WELLS_ITEMS):
+        if lacking_items(self.model._compiled.findings):
             return None  # tables without the Wells items
         score = score_checked(self.findings, self.soft_findings)
         return score.compared_with(self.dvt_probability) if score.tier is not None else None

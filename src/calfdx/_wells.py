@@ -211,6 +211,11 @@ def _odds(p: float) -> float:
     return p / (1 - p) if p < 1 else float("inf")
 
 
+def lacking_items(vocabulary: Collection[str]) -> list[str]:
+    """Return the Wells items' findings that the vocabulary lacks, in item order."""
+    return [item.finding for item in WELLS_ITEMS if item.finding not in vocabulary]
+
+
 def score_checked(hard: Mapping[str, str], soft: Collection[str]) -> WellsScore:
     """Return the Wells score of checked evidence: hard states, and the soft findings' names.
 
@@ -263,9 +268,8 @@ def _wells_score(
 ) -> tuple[WellsScore, dict[str, FindingValue]]:
     """Return the Wells score, and the findings for the network's P(DVT) beside it."""
     evidence = normalize_evidence(compiled.findings, findings, more_findings)
-    missing_items = [item for item in WELLS_ITEMS if item.finding not in compiled.findings]
-    if missing_items:
-        names = [item.finding for item in missing_items]
+    names = lacking_items(compiled.findings)
+    if names:
         msg = f"These tables lack the findings the Wells rule needs: {names}."
         raise InvalidOptionError(msg)
     score = score_checked(evidence.hard, evidence.soft)
