@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import calfdx
+from calfdx._schema import URGENCY_LEVELS
 
 from .strategies import evidence
 from .tablewriter import write_tables
@@ -353,3 +354,26 @@ def test_next_questions_by_triage_need_a_triage_table(toy_dir: Path) -> None:
         result.next_questions(1, rank_by="triage")
     with pytest.raises(calfdx.InvalidOptionError, match="'triage'"):
         result.next_questions(1, rank_by="urgency")  # type: ignore[arg-type]
+
+
+def test_red_flags_fire_in_order_and_without_a_condition() -> None:
+    """Check fired flags come most urgent first, then in table order, and flags without terms.
+
+    A flag without a condition (possible only in tables built in memory) holds for every
+    patient.
+    """
+    import dataclasses
+
+    tables = calfdx.load_model()._compiled.tables
+    always = dataclasses.replace(tables.red_flags[-1], id="always", condition=(), level="routine")
+    model = calfdx.Model(dataclasses.replace(tables, red_flags=(*tables.red_flags, always)))
+    assert [flag.id for flag in model.diagnose().red_flags] == ["always"]
+    findings = {"trauma": "yes", "pain_on_passive_stretch": "yes", "swelling": "yes"}
+    fired = model.diagnose(findings).red_flags
+    order = [flag.id for flag in tables.red_flags]
+    expected = sorted(
+        (f for f in (*tables.red_flags, always) if f.holds(findings)),
+        key=lambda f: (URGENCY_LEVELS.index(f.level), (*order, "always").index(f.id)),
+    )
+    assert fired == tuple(expected)
+    assert len(fired) >= 2
