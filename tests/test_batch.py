@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 import calfdx
 from calfdx._batch import score_frame
-from calfdx._kernels import _numpy_kernel, fused_kernel, jit
+from calfdx._jit import jit
+from calfdx._kernels import _numpy_kernel, fused_kernel
 
 from .tablewriter import with_zeros, write_tables
 

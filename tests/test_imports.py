@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "_version": 0,
     "_codes": 0,
     "_format": 0,
+    "_jit": 0,
     "_checks": 1,
     # the tables: schema, checks of rows and files, reading
     "_schema": 2,

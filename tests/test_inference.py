@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 
 import calfdx
+from calfdx._inference import posterior_product
+from calfdx._jit import compiled
 
 from .strategies import evidence, log_enumerate, networks
 from .tablewriter import Likelihoods, build_model
@@ -174,3 +178,123 @@ def test_raising_a_likelihood_under_dvt_never_lowers_the_dvt_posterior(
     before = base.diagnose({name: state}).dvt_probability
     after = more.diagnose({name: state}).dvt_probability
     assert after >= before - 1e-12
+
+
+# ---------------------------------------------------------------- diagnose's compiled path
+def _reference(likelihood: np.ndarray, rows: list[int]) -> tuple[list[float], list[int]]:
+    """The numpy path: the chain of row products, ``math.fsum``, ``sorted``."""
+    joint = likelihood[0].copy()
+    for row in rows:
+        joint *= likelihood[row]
+    values = joint.tolist()
+    total = math.fsum(values)
+    if not total > 1e-280:
+        return values, []
+    values = [value / total for value in values]
+    return values, sorted(range(len(values)), key=values.__getitem__, reverse=True)
+
+
+@st.composite
+def _row_tables(draw: st.DrawFn) -> tuple[np.ndarray, list[int]]:
+    """Rows of likelihoods with zeros, ties, subnormals and values down to 1e-300."""
+    n_causes = draw(st.integers(1, 30))
+    n_rows = draw(st.integers(1, 8))
+    value = st.one_of(
+        st.sampled_from([0.0, 1.0, 0.5, 0.25, 1e-300, 5e-324, 2.0**-1074 * 3]),
+        st.floats(0.0, 1.0, allow_subnormal=True),
+        st.floats(1e-300, 1e-100),
+    )
+    table = np.array(
+        draw(
+            st.lists(
+                st.lists(value, min_size=n_causes, max_size=n_causes),
+                min_size=n_rows,
+                max_size=n_rows,
+            )
+        )
+    )
+    rows = draw(st.lists(st.integers(1, n_rows - 1), max_size=12)) if n_rows > 1 else []
+    return table, rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_row_tables())
+def test_compiled_posterior_equals_the_numpy_path_bit_for_bit(
+    case: tuple[np.ndarray, list[int]],
+) -> None:
+    """Check diagnose's one-call posterior against the chain, fsum and sort it replaces.
+
+    Plain Python and, when installed, compiled by numba: the same floats (``==``, not close)
+    and the same order (ties in table order), and no order when the sum underflows.
+    """
+    table, rows = case
+    expected = _reference(table, rows)
+    kernels = [posterior_product]
+    if (kernel := compiled(posterior_product)) is not None:
+        kernels.append(kernel)
+    for function in kernels:
+        probabilities, order = function(table, np.array(rows, dtype=np.intp))
+        if expected[1]:
+            assert probabilities.tolist() == expected[0]
+        assert order.tolist() == expected[1]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data(), network=networks(extreme=True, allow_zero=True))
+def test_diagnose_gives_the_same_bits_with_and_without_numba(
+    monkeypatch: pytest.MonkeyPatch, data: st.DataObject, network: Network
+) -> None:
+    """Check a diagnosis is the same, bit for bit, whichever path computes the posterior.
+
+    numba's kernel serves diagnose once numba is loaded; the numpy path serves before and
+    without it. Networks with zeros and extreme values reach the log-space recomputation.
+    """
+    if compiled(posterior_product) is None:
+        pytest.skip("numba is not installed")
+    prior, likelihood = network
+    findings = data.draw(evidence({n: list(s) for n, s in likelihood.items()}))
+    model = build_model(prior, likelihood)
+    outcomes: list[object] = []
+    for forced in (lambda function: None, compiled):
+        monkeypatch.setattr("calfdx._inference.compiled_if_loaded", forced)
+        try:
+            result = model.diagnose(findings)
+        except calfdx.ImpossibleEvidenceError as error:
+            outcomes.append(str(error))
+        else:
+            outcomes.append(list(result.posterior.items()))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_diagnose_does_not_import_numba_for_its_posterior() -> None:
+    """Check the compiled posterior waits for numba to be loaded by something else."""
+    probe = (
+        "import sys, calfdx; from calfdx._inference import posterior_product; "
+        "from calfdx._jit import compiled_if_loaded; "
+        "calfdx.diagnose(swelling='yes'); before = 'numba' in sys.modules; "
+        "import numba; "
+        "print(before, compiled_if_loaded(posterior_product) is not None)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["False", "True"]
+
+
+def test_findings_are_kept_in_vocabulary_order() -> None:
+    """Check a result lists its findings in vocabulary order, whatever order they came in.
+
+    A child finding (``whole_leg_swollen``, in the family of ``swelling``) given without its
+    parent used to sit at its family's place, ahead of findings that precede it.
+    """
+    given = {"d_dimer": "positive", "whole_leg_swollen": "no", "palpable_cord": "no"}
+    given |= {"exertion": "during"}
+    vocabulary = list(calfdx.vocabulary())
+    expected = sorted(given, key=vocabulary.index)
+    assert list(calfdx.diagnose(given).findings) == expected
+    assert list(calfdx.diagnose(dict(reversed(given.items()))).findings) == expected
+    assert list(calfdx.diagnose(given).to_dict()["findings"]) == expected
+    with_answers: dict[str, str | bool] = {**given, "whole_leg_swollen": False}  # checked path
+    assert list(calfdx.diagnose(with_answers).findings) == expected

@@ -111,3 +111,17 @@ def test_findings_vocabulary_is_json_friendly() -> None:
     data = json.loads(json.dumps([f.to_dict() for f in vocabulary.values()]))
     assert data[0]["id"] == "age"
     assert all(item["question"] for item in data)
+
+
+def test_diagnose_builds_the_same_result_as_the_constructor(model: calfdx.Model) -> None:
+    """Check the fast builder behind diagnose sets every field as ``Diagnosis(...)`` does."""
+    fast = model.diagnose(swelling="yes", side="unilateral", age="65_plus")
+    fields = dataclasses.fields(calfdx.Diagnosis)
+    built = calfdx.Diagnosis(**{f.name: getattr(fast, f.name) for f in fields if f.init})
+    for spec in fields:
+        assert getattr(fast, spec.name) == getattr(built, spec.name), spec.name
+        assert type(getattr(fast, spec.name)) is type(getattr(built, spec.name)), spec.name
+    assert fast == built
+    assert fast._cache == {}
+    assert fast._cache is not model.diagnose(swelling="yes")._cache
+    assert json.dumps(fast.to_dict()) == json.dumps(built.to_dict())

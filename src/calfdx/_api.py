@@ -167,7 +167,11 @@ def diagnose(
     >>> round(sum(result.posterior.values()), 12)
     1.0
     """
-    return resolve_model(model).diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
+    if type(model) is not Model:  # the shipped model, a subclass, or a mistake
+        model = resolve_model(model)
+    if more_findings:
+        return model.diagnose(findings, dvt_threshold=dvt_threshold, **more_findings)
+    return model.diagnose(findings, dvt_threshold=dvt_threshold)  # a hot path
 
 
 def vocabulary(model: Model | None = None) -> Mapping[str, Finding]:

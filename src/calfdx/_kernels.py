@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from ._exceptions import InvalidOptionError
 from ._inference import Engine
+from ._jit import jit
 
 __all__ = ["BatchTables", "Scores", "conflict_fit", "conflict_kernel", "conflict_scan"]
 
@@ -265,21 +266,6 @@ def fused_kernel(  # type: ignore[no-untyped-def]
             top[i] = best
             dvt[i] = acc[dvt_index] * inverse
             alert[i] = dvt[i] >= threshold
-
-
-def jit(function: Callable[..., object]) -> Callable[..., object]:
-    """Return ``function`` compiled by numba, its machine code cached on disk when possible.
-
-    numba keeps the cache beside the module (``__pycache__``) or, when that is read-only, in
-    the user's cache folder; with neither writable (a locked-down container), it compiles in
-    memory once per process instead. ImportError without numba.
-    """
-    import numba
-
-    try:
-        return cast("Callable[..., object]", numba.njit(nogil=True, cache=True)(function))
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return cast("Callable[..., object]", numba.njit(nogil=True)(function))
 
 
 def _compile_numba() -> Kernel | None:

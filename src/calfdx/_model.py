@@ -14,11 +14,11 @@ from ._edit import check_parent_state, edit_likelihood, edit_prior, write_tables
 from ._evidence import FindingValue, Soft, check_threshold, normalize_evidence
 from ._exceptions import InvalidOptionError
 from ._explain import QuestionRanking
-from ._inference import Engine
+from ._inference import Engine, descending
 from ._kernels import BatchTables
 from ._learn import fit
 from ._network import build_network, write_network
-from ._results import Diagnosis
+from ._results import Diagnosis, new_diagnosis
 from ._schema import Cause, Finding, Source, Tables
 from ._simulate import simulate
 from ._tables import table_frame
@@ -271,28 +271,23 @@ class Model:
             checked = normalize_evidence(compiled.findings, findings, more_findings)
             rows, soft = engine.rows(checked.hard), checked.soft
         evidence = engine.evidence(rows)
-        probabilities: list[float] = (
-            engine.posterior_rows(rows, soft).tolist() if soft else engine.posterior_list(rows)
-        )
-        # Descending; sorted() is stable, so equal probabilities keep table order.
-        order = sorted(range(len(probabilities)), key=probabilities.__getitem__, reverse=True)
+        if soft:
+            probabilities: list[float] = engine.posterior_rows(rows, soft).tolist()
+            order = descending(probabilities)  # equal probabilities keep table order
+        else:
+            probabilities, order = engine.posterior_list(rows)
         ids = compiled.cause_ids
         dvt_probability = probabilities[compiled.dvt_index]
-        tables = compiled.tables
-        return Diagnosis(
-            posterior=MappingProxyType({ids[i]: probabilities[i] for i in order}),
-            dvt_probability=dvt_probability,
-            dvt_alert=dvt_probability >= threshold,
-            dvt_threshold=threshold,
-            findings=MappingProxyType(evidence),
-            soft_findings=MappingProxyType(soft),
-            vocabulary=compiled.vocabulary,
-            labels=compiled.labels,
-            urgency=compiled.urgency,
-            setting=tables.setting,
-            tables_hash=tables.content_hash,
-            calfdx_version=__version__,
-            model=self,
+        return new_diagnosis(
+            MappingProxyType({ids[i]: probabilities[i] for i in order}),
+            dvt_probability,
+            dvt_probability >= threshold,
+            threshold,
+            MappingProxyType(evidence),
+            MappingProxyType(soft),
+            self,
+            compiled,
+            __version__,
         )
 
     def next_questions(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 
 from ._checks import positive_count
 from ._conflict import Conflict, conflict
-from ._core import DISCLAIMER, HasCompiled
+from ._core import DISCLAIMER, Compiled, HasCompiled
 from ._explain import Explanation, QuestionRanking, explain, next_questions, soft_text
 from ._format import percent
 from ._schema import RedFlag
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-__all__ = ["DISCLAIMER", "Diagnosis"]
+__all__ = ["DISCLAIMER", "Diagnosis", "new_diagnosis"]
 
 # __str__ lists causes until this much probability is shown (and at least _MIN_SHOWN of them).
 _SHOWN_MASS: Final = 0.995
@@ -587,3 +587,58 @@ def _restore_diagnosis(state: dict[str, Any]) -> Diagnosis:
     for name in ("posterior", "findings", "soft_findings", "labels", "urgency"):
         state[name] = MappingProxyType(state[name])
     return Diagnosis(**state)
+
+
+# Each field's slot setter: new_diagnosis fills a result without the frozen dataclass's
+# generic per-field setattr (half the cost of building a result on diagnose's path).
+(
+    _set_posterior,
+    _set_dvt_probability,
+    _set_dvt_alert,
+    _set_dvt_threshold,
+    _set_findings,
+    _set_soft_findings,
+    _set_vocabulary,
+    _set_labels,
+    _set_urgency,
+    _set_setting,
+    _set_tables_hash,
+    _set_calfdx_version,
+    _set_model,
+    _set_cache,
+) = (getattr(Diagnosis, name).__set__ for name in Diagnosis.__dataclass_fields__)
+
+
+def new_diagnosis(
+    posterior: Mapping[str, float],
+    dvt_probability: float,
+    dvt_alert: bool,
+    dvt_threshold: float,
+    findings: Mapping[str, str],
+    soft_findings: Mapping[str, tuple[float, ...]],
+    model: HasCompiled,
+    compiled: Compiled,
+    calfdx_version: str,
+) -> Diagnosis:
+    """Return ``Diagnosis(...)`` with the model's own fields, built field by field (fast).
+
+    The same object as the dataclass constructor builds (a test compares every field); the
+    vocabulary, labels, urgency, setting and tables' hash come from ``compiled``, the
+    model's compiled record.
+    """
+    result: Diagnosis = object.__new__(Diagnosis)
+    _set_posterior(result, posterior)
+    _set_dvt_probability(result, dvt_probability)
+    _set_dvt_alert(result, dvt_alert)
+    _set_dvt_threshold(result, dvt_threshold)
+    _set_findings(result, findings)
+    _set_soft_findings(result, soft_findings)
+    _set_vocabulary(result, compiled.vocabulary)
+    _set_labels(result, compiled.labels)
+    _set_urgency(result, compiled.urgency)
+    _set_setting(result, compiled.tables.setting)
+    _set_tables_hash(result, compiled.tables.content_hash)
+    _set_calfdx_version(result, calfdx_version)
+    _set_model(result, model)
+    _set_cache(result, {})
+    return result
