@@ -443,28 +443,38 @@ class Engine:
         )
 
     # ---------------------------------------------------------------- evidence as rows
-    def fast_rows(
+    def fast_posterior(
         self, findings: Mapping[str, object] | None, more_findings: Mapping[str, object]
-    ) -> list[int] | None:
-        """Return the sorted rows of plainly valid findings, or None to take the checked path.
+    ) -> tuple[dict[str, str], list[float], list[int]] | None:
+        """Return diagnose's evidence, posterior and order, or None to take the checked path.
 
-        Only states of known findings, each finding given once, are accepted here: anything
-        else (booleans, unknowns, soft evidence, mistakes) is not a key of the compiled codes,
-        so the lookup fails (KeyError, or TypeError when unhashable) and None is returned.
+        The path of every plainly valid patient, in one call: the evidence (finding → state,
+        in vocabulary order), :meth:`posterior_list` and its descending order. Only states
+        of known findings, each finding given once, are accepted here: anything else
+        (booleans, unknowns, soft evidence, mistakes) is not a key of the compiled codes, so
+        the lookup fails (KeyError, or TypeError when unhashable) and None is returned.
         """
         try:
             if findings is not None and type(findings) is not dict:
                 return None
             given = cast("dict[str, str]", findings or {})
             if not more_findings:
-                return self._rows(given.items())
-            for name in more_findings:
-                if name in given:
-                    return None
-            more = cast("Mapping[str, str]", more_findings)
-            return self._rows([*given.items(), *more.items()])
+                rows = self._rows(given.items())
+            else:
+                for name in more_findings:
+                    if name in given:
+                        return None
+                more = cast("Mapping[str, str]", more_findings)
+                rows = self._rows([*given.items(), *more.items()])
         except (KeyError, TypeError):  # an unknown finding or state
             return None
+        evidence = self.evidence(rows)
+        kernel = compiled_if_loaded(posterior_product)  # posterior_list's, without a call
+        if kernel is not None:
+            probabilities, order = kernel(self._likelihood, np.array(rows, dtype=np.intp))
+            if order:
+                return evidence, probabilities, order
+        return evidence, *self.posterior_list(rows)
 
     def rows(self, evidence: Mapping[str, str]) -> list[int]:
         """Return the sorted rows of checked evidence (finding → state)."""
@@ -720,8 +730,8 @@ class Engine:
         kernel = compiled_if_loaded(posterior_product)
         if kernel is not None:
             probabilities, order = kernel(self._likelihood, np.array(rows, dtype=np.intp))
-            if len(order):
-                return probabilities.tolist(), order.tolist()
+            if order:
+                return probabilities, order
             values: list[float] = self._log_posterior(rows).tolist()
         else:
             values = self._joint(rows).tolist()
@@ -795,7 +805,7 @@ class Engine:
 
 def posterior_product(
     likelihood: FloatArray, rows: npt.NDArray[np.intp]
-) -> tuple[FloatArray, npt.NDArray[np.intp]]:
+) -> tuple[list[float], list[int]]:
     """Return P(cause | rows) and the causes' positions by descending probability.
 
     P(cause | rows) is row 0 (the prior) times the rows, over their exact sum.
@@ -852,10 +862,12 @@ def posterior_product(
             if y == x - total:
                 total = x
     if not total > _TINY:
-        return joint, np.empty(0, dtype=np.intp)
+        return [float(value) for value in joint], [int(c) for c in range(0)]
     for c in range(n_causes):
         joint[c] /= total
-    return joint, np.argsort(-joint, kind="mergesort")
+    # Lists: numba builds them faster than Python converts two arrays.
+    order = np.argsort(-joint, kind="mergesort")
+    return [float(value) for value in joint], [int(c) for c in order]
 
 
 def descending(probabilities: list[float]) -> list[int]:

@@ -264,18 +264,20 @@ class Model:
             compiled.dvt_threshold if dvt_threshold is None else check_threshold(dvt_threshold)
         )
         engine = compiled.engine
-        rows = engine.fast_rows(findings, more_findings)
+        found = engine.fast_posterior(findings, more_findings)
         soft: dict[str, Soft] = {}
-        if rows is None:
+        if found is not None:
+            evidence, probabilities, order = found
+        else:
             _check_model_options(more_findings, compiled.findings)
             checked = normalize_evidence(compiled.findings, findings, more_findings)
             rows, soft = engine.rows(checked.hard), checked.soft
-        evidence = engine.evidence(rows)
-        if soft:
-            probabilities: list[float] = engine.posterior_rows(rows, soft).tolist()
-            order = descending(probabilities)  # equal probabilities keep table order
-        else:
-            probabilities, order = engine.posterior_list(rows)
+            evidence = engine.evidence(rows)
+            if soft:
+                probabilities = engine.posterior_rows(rows, soft).tolist()
+                order = descending(probabilities)  # equal probabilities keep table order
+            else:
+                probabilities, order = engine.posterior_list(rows)
         ids = compiled.cause_ids
         dvt_probability = probabilities[compiled.dvt_index]
         return new_diagnosis(
