@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import calfdx
+from calfdx._wells import score_checked, tier_of
 
 ALL_NO = {item.finding: "no" for item in calfdx.WELLS_ITEMS}
 
@@ -150,3 +153,23 @@ def test_bad_findings_are_rejected() -> None:
         calfdx.wells_score(active_cancr="yes")
     with pytest.raises(calfdx.InvalidOptionError, match="model must be"):
         calfdx.wells_score(model="x")  # type: ignore[arg-type]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    answers=st.fixed_dictionaries(
+        {},
+        optional={
+            item.finding: st.sampled_from(calfdx.vocabulary()[item.finding].states)
+            for item in calfdx.WELLS_ITEMS
+        },
+    )
+)
+def test_the_quick_tier_agrees_with_the_score(answers: dict[str, str]) -> None:
+    """Check the tier a result asks first (``tier_of``) is the score's, missing items too."""
+    assert tier_of(answers) == score_checked(answers, ()).tier
+    result = calfdx.diagnose(answers)
+    expected = score_checked(answers, ()).tier
+    assert (result.wells is None) is (expected is None)
+    if result.wells is not None:
+        assert result.wells == calfdx.wells_score(answers).compared_with(result.dvt_probability)

@@ -92,7 +92,7 @@ class Compiled:
     labels: Mapping[str, str]
     urgency: Mapping[str, str]
     vocabulary: tuple[str, ...]
-    cause_codes: Mapping[str, Mapping[str, str]]
+    cause_codes: Mapping[str, MappingProxyType[str, str]]
 
     @classmethod
     def build(

@@ -15,7 +15,7 @@ from ._explain import Explanation, QuestionRanking, explain, next_questions, sof
 from ._format import percent
 from ._schema import RedFlag
 from ._triage import Triage, fired_red_flags, triage, unchecked_red_flags
-from ._wells import WellsScore, lacking_items, score_checked
+from ._wells import WellsScore, lacking_items, score_checked, tier_of
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -215,8 +215,10 @@ class Diagnosis:
     def _wells(self) -> WellsScore | None:
         if lacking_items(self.model._compiled.findings):
             return None  # tables without the Wells items
+        if tier_of(self.findings) is None:
+            return None
         score = score_checked(self.findings, self.soft_findings)
-        return score.compared_with(self.dvt_probability) if score.tier is not None else None
+        return score.compared_with(self.dvt_probability)
 
     @property
     def red_flags(self) -> tuple[RedFlag, ...]:
@@ -278,7 +280,9 @@ class Diagnosis:
         >>> calfdx.diagnose(trauma="yes", pain_on_passive_stretch="yes").triage.level
         'emergency'
         """
-        found: Triage | None = self._once("triage", lambda: triage(self.model._compiled, self))
+        found: Triage | None = self._once(
+            "triage", lambda: triage(self.model._compiled, self, self.red_flags)
+        )
         return found
 
     def explain(self, cause: str | None = None) -> Explanation:
@@ -455,7 +459,7 @@ class Diagnosis:
                     "label": labels[cause],
                     "urgency": urgency[cause],
                     "probability": p,
-                    "codes": dict(codes.get(cause, {})),
+                    "codes": codes[cause].copy(),  # a proxy's copy is a plain dict
                 }
                 for cause, p in self.posterior.items()
             ],

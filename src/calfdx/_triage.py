@@ -261,8 +261,13 @@ def outcome(
     return min(candidates, key=URGENCY_LEVELS.index), not_excluded
 
 
-def triage(compiled: Compiled, result: Posterior) -> Triage | None:
-    """Return the triage of ``result``, or None when the tables have no ``triage.csv``."""
+def triage(
+    compiled: Compiled, result: Posterior, red_flags: tuple[RedFlag, ...] | None = None
+) -> Triage | None:
+    """Return the triage of ``result``, or None when the tables have no ``triage.csv``.
+
+    ``red_flags``: the flags that hold for ``result``'s findings, when already known.
+    """
     tables = compiled.tables
     thresholds = tables.triage
     if thresholds is None:
@@ -292,7 +297,9 @@ def triage(compiled: Compiled, result: Posterior) -> Triage | None:
             f"P({by_posterior}{scope} causes) = {_percent(mass[by_posterior])} >= "
             f"{_percent(thresholds[by_posterior])}{evidence}"
         )
-    for flag in fired_red_flags(compiled, result.findings):
+    if red_flags is None:
+        red_flags = fired_red_flags(compiled, result.findings)
+    for flag in red_flags:
         candidates.append(flag.level)
         reasons.append(f"red flag {flag.id} ({flag.level})")
     if result.dvt_alert:

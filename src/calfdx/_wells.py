@@ -216,6 +216,27 @@ def lacking_items(vocabulary: Collection[str]) -> list[str]:
     return [item.finding for item in WELLS_ITEMS if item.finding not in vocabulary]
 
 
+def tier_of(hard: Mapping[str, str]) -> Tier | None:
+    """Return the tier of hard evidence, or None when missing items could change it.
+
+    The same tier as :func:`score_checked`'s, without the record: a result asks this first,
+    since with few findings the tier is usually open.
+    """
+    low = high = 0
+    for item in WELLS_ITEMS:
+        state = hard.get(item.finding)
+        if state is None:  # missing: either answer is possible
+            if item.points < 0:
+                low += item.points
+            else:
+                high += item.points
+        elif state == item.state:
+            low += item.points
+            high += item.points
+    tier = _tier(low)
+    return tier if tier == _tier(high) else None
+
+
 def score_checked(hard: Mapping[str, str], soft: Collection[str]) -> WellsScore:
     """Return the Wells score of checked evidence: hard states, and the soft findings' names.
 
