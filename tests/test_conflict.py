@@ -12,7 +12,7 @@ import pytest
 
 import calfdx
 from calfdx._conflict import _memo, conflict
-from calfdx._kernels import conflict_fit, conflict_kernel, conflict_scan
+from calfdx._kernels import conflict_check, conflict_fit, conflict_kernel, conflict_scan
 
 CASES = [
     {"swelling": "yes", "calf_difference_3cm": "yes", "pitting_oedema": "no"},
@@ -146,6 +146,22 @@ def test_the_check_is_reproducible(monkeypatch: pytest.MonkeyPatch) -> None:
     assert np.isfinite(first.conflict_measure)
 
 
+def _stacked(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack blocks for the scan, last first and with a padding row of 7s before each.
+
+    So the scan must read each block from its bounds (the model's memo also stacks blocks
+    in its own order, with more than the patient's).
+    """
+    parts: list[np.ndarray] = []
+    bounds = np.zeros((len(blocks), 2), dtype=np.intp)
+    size = 0
+    for k in reversed(range(len(blocks))):
+        parts += [np.full((1, blocks[k].shape[1]), 7.0), blocks[k]]
+        bounds[k] = (size + 1, size + 1 + len(blocks[k]))
+        size += 1 + len(blocks[k])
+    return np.concatenate(parts), bounds
+
+
 def _enumerated_percentile(model: calfdx.Model, findings: dict[str, str]) -> float:
     """The percentile by enumerating every picture of the findings (numpy, all at once)."""
     engine = model._compiled.engine
@@ -202,21 +218,19 @@ def test_the_branch_and_bound_equals_the_full_enumeration(seed: int) -> None:
     names = rng.choice(list(model.vocabulary), size=int(rng.integers(1, 11)), replace=False)
     hard = {str(n): str(rng.choice(model.vocabulary[str(n)].states)) for n in names}
     memo = _memo(model._compiled)
-    blocks = [memo.block(engine, row) for row in engine.rows(hard)]
+    blocks = [memo.block(row) for row in engine.rows(hard)]
     joint = np.ones((1, len(prior)))
     for block in blocks:
         joint = (joint[:, None, :] * block[None, :, :]).reshape(-1, len(prior))
     fits, weights = joint.max(axis=1), joint @ prior
-    offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
-    np.cumsum([len(b) for b in blocks], out=offsets[1:])
-    tables = np.concatenate(blocks)
+    tables, bounds = _stacked(blocks)
     kernels = conflict_kernel()
     assert kernels is not None  # numba is a dependency
     nodes = sum(math.prod(len(b) for b in blocks[:k]) for k in range(len(blocks) + 1))
     for threshold in (fits[rng.integers(len(fits))], fits.max() * 2, 0.0):
         expected = float(weights[fits <= threshold].sum())
         for scan in (kernels[1], conflict_scan):
-            mass, visited = scan(tables, offsets, prior, float(threshold), nodes)
+            mass, visited = scan(tables, bounds, prior, float(threshold), nodes)
             assert mass == pytest.approx(expected, abs=1e-12)
             assert 1 <= visited <= nodes
 
@@ -236,12 +250,10 @@ def test_the_scan_prunes() -> None:
     for i in range(len(patients)):
         names = rng.choice(list(model.vocabulary), size=12, replace=False)
         rows = engine.rows({str(n): str(patients.iloc[i][n]) for n in names})
-        blocks = [memo.block(engine, row) for row in rows]
+        blocks = [memo.block(row) for row in rows]
         nodes = sum(math.prod(len(b) for b in blocks[:k]) for k in range(len(blocks) + 1))
-        offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
-        np.cumsum([len(b) for b in blocks], out=offsets[1:])
         fit = math.exp(float(engine.log_rows(rows).sum(axis=0).max()) + 1e-12)
-        mass, visited = conflict_scan(np.concatenate(blocks), offsets, memo.prior, fit, nodes)
+        mass, visited = conflict_scan(*_stacked(blocks), memo.prior, fit, nodes)
         assert 0 < mass <= 1 + 1e-12
         shares.append(visited / nodes)
     assert float(np.median(shares)) < 0.1
@@ -278,16 +290,14 @@ def test_the_scan_is_exact_past_the_enumeration_limit() -> None:
     patient = model.simulate(1, seed=3).iloc[0]  # 199 of 200 such patients are exact
     names = np.random.default_rng(0).choice(list(model.vocabulary), size=16, replace=False)
     findings = {str(n): str(patient[n]) for n in names}
-    blocks = [_memo(model._compiled).block(engine, row) for row in engine.rows(findings)]
+    blocks = [_memo(model._compiled).block(row) for row in engine.rows(findings)]
     pictures = math.prod(len(b) for b in blocks)
     assert pictures > 32_768
     checked = conflict(model._compiled, model.diagnose(findings))
     assert checked.draws == 0
     assert checked.percentile == pytest.approx(_enumerated_percentile(model, findings), abs=1e-12)
-    offsets = np.zeros(len(blocks) + 1, dtype=np.intp)
-    np.cumsum([len(b) for b in blocks], out=offsets[1:])
     prior, fit = model._compiled.tables.prior, math.exp(checked.log_best_fit)
-    stopped = conflict_scan(np.concatenate(blocks), offsets, prior, fit, 3)
+    stopped = conflict_scan(*_stacked(blocks), prior, fit, 3)
     assert stopped == (-1.0, 4)
 
 
@@ -325,3 +335,43 @@ def test_concurrent_checks_on_a_new_model_give_the_serial_answers() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         for answers in pool.map(work, range(8)):
             assert answers == serial
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_one_call_check_equals_its_parts(seed: int) -> None:
+    """Check ``conflict_check`` (compiled and plain) against the fit, measure and scan.
+
+    The same numbers exactly: log P(e) and the best fit of :func:`conflict_fit`, the summed
+    marginals minus log P(e), and the scan at ``exp(best + 1e-12)``; a best fit at or below
+    the linear-space floor skips the scan (mass -1).
+    """
+    model = calfdx.load_model()
+    engine = model._compiled.engine
+    memo = _memo(model._compiled)
+    rng = np.random.default_rng(seed)
+    names = rng.choice(list(model.vocabulary), size=int(rng.integers(1, 12)), replace=False)
+    hard = {str(n): str(rng.choice(model.vocabulary[str(n)].states)) for n in names}
+    rows = engine.rows(hard)
+    bounds = memo.search_bounds(rows)
+    log_evidence, best = conflict_fit(engine.log_rows(rows), memo.log_prior)
+    measure = 0.0
+    for row in rows:
+        measure += memo.row_marginal[row]
+    expected_measure = measure - log_evidence
+    marginals = sum(memo.marginal(engine, f, s) for f, s in hard.items()) - log_evidence
+    assert expected_measure == pytest.approx(marginals, abs=1e-12)
+    mass, visited = conflict_scan(memo.tables, bounds, memo.prior, math.exp(best + 1e-12), 99)
+    kernels = conflict_kernel()
+    assert kernels is not None
+    patient = np.array(rows, dtype=np.intp)
+    for check in (kernels[2], conflict_check):
+
+        def run(floor: float, check: Any = check) -> tuple[float, float, float, float, int]:
+            found: tuple[float, float, float, float, int] = check(
+                engine.log_table(), patient, memo.log_prior, memo.row_marginal, memo.tables,
+                bounds, memo.prior, floor, 99,
+            )  # fmt: skip
+            return found
+
+        assert run(-600.0) == (log_evidence, best, expected_measure, mass, visited)
+        assert run(best)[3:] == (-1.0, 0)

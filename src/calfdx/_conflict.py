@@ -32,7 +32,6 @@ parent) and :math:`P(e)`: positive values mean the findings do not fit together.
 
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import weakref
@@ -170,48 +169,73 @@ def _patterns(
 class _Memo:
     """What the check keeps per model: picture tables, marginals, and references.
 
-    Held in a weak dictionary keyed by the engine, so it goes with its model. Filled at first
-    use; every array in it is read-only, so one memo serves many threads (two threads filling
-    the same entry compute the same value).
+    Held in a weak dictionary keyed by the engine, so it goes with its model. The picture
+    tables and the rows' marginals are built with the memo (a few milliseconds, at the
+    first check on a model); the references are filled at use. Every array in it is
+    read-only, so one memo serves many threads (two threads filling the same reference
+    compute the same value).
     """
 
-    __slots__ = ("blocks", "log_marginal", "log_prior", "prior", "references")
+    __slots__ = (
+        "entries",
+        "log_marginal",
+        "log_prior",
+        "prior",
+        "references",
+        "row_marginal",
+        "tables",
+    )
 
     def __init__(self, compiled: Compiled) -> None:
+        engine = compiled.engine
         self.prior = compiled.tables.prior
         with np.errstate(divide="ignore"):
             self.log_prior: FloatArray = np.log(self.prior)
-        #: Row of the patient's evidence on a family -> (minus how much the family tells the
-        #: causes apart: the mean over causes of the largest minus the smallest
-        #: P(picture | cause); P(picture | cause) for every picture of the same members).
-        self.blocks: dict[int, tuple[float, FloatArray]] = {}
         #: (finding, state) -> log P(finding = state), over the prior.
         self.log_marginal: dict[tuple[str, str], float] = {}
+        #: Row of the patient's evidence on a family -> (minus how much the family tells the
+        #: causes apart: the mean over causes of the largest minus the smallest
+        #: P(picture | cause); the first and last row of its block in ``tables``, which holds
+        #: P(picture | cause) for every picture of the members the row observes).
+        self.entries: dict[int, tuple[float, int, int]] = {}
+        #: Row -> the sum of its findings' log marginals (0 for rows observing nothing).
+        self.row_marginal: FloatArray = np.zeros(engine.log_table().shape[0])
+        blocks: list[FloatArray] = []
+        of_members: dict[tuple[int, tuple[str, ...]], tuple[float, int, int]] = {}
+        size = 0
+        for slot in range(len(engine.families)):
+            for row in engine.family_rows(slot):
+                given = engine.evidence([row])
+                if not given:
+                    continue
+                seen = tuple(given)
+                if (slot, seen) not in of_members:
+                    table = np.ascontiguousarray(_pictures(engine, slot, seen))
+                    spread = float(np.mean(table.max(axis=0) - table.min(axis=0)))
+                    of_members[slot, seen] = (-spread, size, size + len(table))
+                    blocks.append(table)
+                    size += len(table)
+                self.entries[row] = of_members[slot, seen]
+                self.row_marginal[row] = sum(self.marginal(engine, f, s) for f, s in given.items())
+        self.tables: FloatArray = np.concatenate(blocks) if blocks else np.zeros((0, 1))
+        for array in (self.tables, self.row_marginal):
+            array.flags.writeable = False
         self.references: OrderedDict[tuple[tuple[str, ...], int, int], _Reference] = OrderedDict()
 
-    def block(self, engine: Engine, row: int) -> FloatArray:
+    def block(self, row: int) -> FloatArray:
         """Return P(picture | cause) for every picture of the members ``row`` observes."""
-        return self._entry(engine, row)[1]
+        _, first, last = self.entries[row]
+        return self.tables[first:last]
 
-    def search_blocks(self, engine: Engine, rows: list[int]) -> list[FloatArray]:
-        """Return the blocks of ``rows`` in search order: the most telling families first.
+    def search_bounds(self, rows: list[int]) -> npt.NDArray[np.intp]:
+        """Return the blocks of ``rows`` in search order, the most telling families first.
 
-        The bounds then tighten sooner (on a form of 12 findings, this halved the median
-        steps). The order depends only on the findings (a stable sort).
+        As (first, last) rows of :attr:`tables`, a row per block. The bounds of the scan
+        then tighten sooner (on a form of 12 findings, this halved the median steps). The
+        order depends only on the findings (a stable sort).
         """
-        entries = sorted((self._entry(engine, row) for row in rows), key=itemgetter(0))
-        return [table for _, table in entries]
-
-    def _entry(self, engine: Engine, row: int) -> tuple[float, FloatArray]:
-        found = self.blocks.get(row)
-        if found is None:
-            seen = tuple(engine.evidence([row]))
-            slot = engine.families.index(engine.family(seen[0]))
-            table = np.ascontiguousarray(_pictures(engine, slot, seen))
-            table.flags.writeable = False
-            found = (-float(np.mean(table.max(axis=0) - table.min(axis=0))), table)
-            self.blocks[row] = found
-        return found
+        entries = sorted(map(self.entries.__getitem__, rows), key=itemgetter(0))
+        return np.array([entry[1:] for entry in entries], dtype=np.intp)
 
     def marginal(self, engine: Engine, finding: str, state: str) -> float:
         """Return log P(finding = state) under the prior (a child's summed over its parent)."""
@@ -296,25 +320,32 @@ def conflict(
     engine = compiled.engine
     memo = _memo(compiled)
     kernels = conflict_kernel()
-    # One row per family the evidence touches: log P(evidence on the family | cause), a
+    # One row per family the evidence touches: log P(evidence on a family | cause), a
     # child's summed over its parent when the parent is not observed.
     rows = engine.rows(hard)
-    if kernels is not None:
-        log_evidence, best_fit = kernels[0](engine.log_rows(rows), memo.log_prior)
+    bounds = memo.search_bounds(rows)
+    if kernels is not None:  # the fit, the measure and the scan in one compiled call
+        log_evidence, best_fit, measure, mass, _ = kernels[2](
+            engine.log_table(),
+            np.array(rows, dtype=np.intp),
+            memo.log_prior,
+            memo.row_marginal,
+            memo.tables,
+            bounds,
+            memo.prior,
+            _LOWEST_LINEAR,
+            STEPS,
+        )
     else:
         fit = engine.log_rows(rows).sum(axis=0)
         log_evidence, best_fit = float(_log_sum_exp(memo.log_prior + fit)), float(fit.max())
-    measure = sum(memo.marginal(engine, f, s) for f, s in hard.items()) - log_evidence
-    blocks = memo.search_blocks(engine, rows)
-    mass = -1.0  # not computed
-    if kernels is not None and best_fit > _LOWEST_LINEAR:
-        offsets = np.array([0, *itertools.accumulate(map(len, blocks))], dtype=np.intp)
-        threshold = math.exp(best_fit + 1e-12)
-        mass, _ = kernels[1](np.concatenate(blocks), offsets, memo.prior, threshold, STEPS)
+        measure = float(sum(memo.row_marginal[row] for row in rows)) - log_evidence
+        mass = -1.0  # not computed
     if mass >= 0:
         percentile, drawn_count = min(mass, 1.0), 0
     else:  # without numba, or past the scan's steps: a reference kept per set of findings
-        exact = best_fit > _LOWEST_LINEAR and math.prod(map(len, blocks)) <= EXACT_PATTERNS
+        pictures = math.prod(int(last - first) for first, last in bounds)
+        exact = best_fit > _LOWEST_LINEAR and pictures <= EXACT_PATTERNS
         fits, weights, drawn_count = _reference(compiled, tuple(hard), 0 if exact else draws, seed)
         percentile = min(float(weights[fits <= best_fit + 1e-12].sum()), 1.0)
     outside = percentile < CONFLICT_PERCENTILE

@@ -530,6 +530,14 @@ class Engine:
         """
         return self._likelihood[self._start[slot] : self._unknown_row[slot] + 1]
 
+    def family_rows(self, slot: int) -> range:
+        """Return the rows of family ``slot`` in the compiled table (see :meth:`log_table`)."""
+        return range(self._start[slot], self._unknown_row[slot] + 1)
+
+    def log_table(self) -> FloatArray:
+        """Return log P(evidence | cause) of every compiled row; row 0 is the log prior."""
+        return self._log_likelihood
+
     def log_family_table(self, slot: int) -> FloatArray:
         """Return the natural log of :meth:`family_table` (read-only, computed once)."""
         return self._log_likelihood[self._start[slot] : self._unknown_row[slot] + 1]

@@ -16,6 +16,7 @@ branch and bound (:func:`conflict_scan`, :func:`conflict_fit`) lives here too.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,14 @@ from ._exceptions import InvalidOptionError
 from ._inference import Engine
 from ._jit import jit
 
-__all__ = ["BatchTables", "Scores", "conflict_fit", "conflict_kernel", "conflict_scan"]
+__all__ = [
+    "BatchTables",
+    "Scores",
+    "conflict_check",
+    "conflict_fit",
+    "conflict_kernel",
+    "conflict_scan",
+]
 
 
 FloatArray = npt.NDArray[np.float64]
@@ -281,16 +289,16 @@ def _compile_numba() -> Kernel | None:
 
 def conflict_scan(
     tables: FloatArray,
-    offsets: npt.NDArray[np.intp],
+    bounds: npt.NDArray[np.intp],
     prior: FloatArray,
     threshold: float,
     budget: int,
 ) -> tuple[float, int]:
     """Return the probability of the pictures whose best fit is at most ``threshold``.
 
-    ``tables`` stacks one block per family the evidence touches: a row per picture of the
-    family's observed members (every combination of their states), holding
-    P(picture | cause); block ``k`` is rows ``offsets[k]:offsets[k + 1]``. A picture of all
+    ``tables`` holds one block per family the evidence touches (and may hold more): a row
+    per picture of the family's observed members (every combination of their states),
+    holding P(picture | cause); block ``k`` is rows ``bounds[k, 0]:bounds[k, 1]``. A picture of all
     the findings picks one row per block, and its probability under cause c is the product
     of the rows' column c. The answer is the sum, over the pictures whose best fit
     ``max_c P(picture | c)`` is at most ``threshold``, of ``sum_c prior[c] P(picture | c)``.
@@ -308,7 +316,7 @@ def conflict_scan(
 
     Written for numba (compiled by :func:`conflict_kernel`); it also runs as plain Python.
     """
-    n_blocks = offsets.shape[0] - 1
+    n_blocks = bounds.shape[0]
     n_causes = prior.shape[0]
     highest = np.ones((n_blocks + 1, n_causes))
     lowest = np.ones((n_blocks + 1, n_causes))
@@ -318,7 +326,7 @@ def conflict_scan(
             high = 0.0
             low = np.inf
             block_sum = 0.0
-            for j in range(offsets[k], offsets[k + 1]):
+            for j in range(bounds[k, 0], bounds[k, 1]):
                 value = tables[j, c]
                 high = max(high, value)
                 low = min(low, value)
@@ -346,7 +354,7 @@ def conflict_scan(
                 for c in range(n_causes):
                     mass += prior[c] * partial[depth, c] * total[depth, c]
             elif lower <= threshold:  # undecided (never at full depth): extend
-                choice[depth] = offsets[depth]
+                choice[depth] = bounds[depth, 0]
                 for c in range(n_causes):
                     partial[depth + 1, c] = partial[depth, c] * tables[choice[depth], c]
                 depth += 1
@@ -356,7 +364,7 @@ def conflict_scan(
             break
         depth -= 1
         choice[depth] += 1
-        entering = choice[depth] < offsets[depth + 1]
+        entering = choice[depth] < bounds[depth, 1]
         if entering:
             for c in range(n_causes):
                 partial[depth + 1, c] = partial[depth, c] * tables[choice[depth], c]
@@ -389,26 +397,64 @@ def conflict_fit(log_rows: FloatArray, log_prior: FloatArray) -> tuple[float, fl
     return peak + np.log(total), best
 
 
+def conflict_check(
+    log_table: FloatArray,
+    rows: npt.NDArray[np.intp],
+    log_prior: FloatArray,
+    row_marginal: FloatArray,
+    tables: FloatArray,
+    bounds: npt.NDArray[np.intp],
+    prior: FloatArray,
+    lowest_fit: float,
+    budget: int,
+) -> tuple[float, float, float, float, int]:
+    """Return :func:`conflict_fit`, the conflict measure and :func:`conflict_scan` at once.
+
+    ``log_table`` holds the engine's log P(evidence on a family | cause), a row per family
+    row, and ``rows`` the patient's; ``row_marginal`` each row's sum of its findings' log
+    marginals (so the conflict measure is ``row_marginal[rows].sum() - log P(e)``). The
+    scan runs at the threshold ``exp(best fit + 1e-12)`` when the log best fit is above
+    ``lowest_fit`` (linear space cannot underflow), else the mass is -1, as when the scan
+    passes ``budget``. Returns log P(e), the log best fit, the measure, the mass and the
+    steps visited. Written for numba (see :func:`conflict_kernel`); it also runs as plain
+    Python.
+    """
+    log_evidence, best = conflict_fit(log_table[rows], log_prior)
+    measure = 0.0
+    for row in rows:
+        measure += row_marginal[row]
+    measure -= log_evidence
+    if not best > lowest_fit:
+        return log_evidence, best, measure, -1.0, 0
+    mass, visited = conflict_scan(tables, bounds, prior, math.exp(best + 1e-12), budget)
+    return log_evidence, best, measure, mass, visited
+
+
 ScanKernel = Callable[
     [FloatArray, npt.NDArray[np.intp], FloatArray, float, int], tuple[float, int]
 ]
 FitKernel = Callable[[FloatArray, FloatArray], tuple[float, float]]
-_CONFLICT: dict[str, tuple[FitKernel, ScanKernel]] = {}
+CheckKernel = Callable[..., tuple[float, float, float, float, int]]
+_CONFLICT: dict[str, tuple[FitKernel, ScanKernel, CheckKernel]] = {}
 
 
-def conflict_kernel() -> tuple[FitKernel, ScanKernel] | None:
-    """Return :func:`conflict_fit` and :func:`conflict_scan` compiled by numba, or None.
+def conflict_kernel() -> tuple[FitKernel, ScanKernel, CheckKernel] | None:
+    """Return :func:`conflict_fit`, :func:`conflict_scan`, :func:`conflict_check` compiled.
 
-    Compiled at first use and cached on disk by numba (a second process loads them);
-    None when numba is not installed.
+    None without numba. Compiled at first use and cached on disk by numba (a second process
+    loads them). The check calls the other two, registered with numba so that their plain
+    Python functions compile inside it.
     """
     with _LOCK:
         if "numba" not in _CONFLICT:
             try:
-                compiled = (jit(conflict_fit), jit(conflict_scan))
+                from numba.extending import register_jitable
             except ImportError:
                 return None
-            _CONFLICT["numba"] = cast("tuple[FitKernel, ScanKernel]", compiled)
+            register_jitable(conflict_fit)
+            register_jitable(conflict_scan)
+            compiled = (jit(conflict_fit), jit(conflict_scan), jit(conflict_check))
+            _CONFLICT["numba"] = cast("tuple[FitKernel, ScanKernel, CheckKernel]", compiled)
     return _CONFLICT["numba"]
 
 
