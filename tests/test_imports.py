@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     # what is compiled from the tables
     "_edit": 6,
     "_evidence": 6,
+    "_likelihood": 6,
     "_inference": 6,
     "_network": 6,
     "_kernels": 7,

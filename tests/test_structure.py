@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from pgmpy.inference import VariableElimination
 
 import calfdx
-from calfdx._inference import evidence_likelihood, families
+from calfdx._likelihood import evidence_likelihood, families
 
 from .strategies import evidence, family_networks, log_enumerate
 from .tablewriter import Children, Likelihoods, build_model, write_tables

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import calfdx
-from calfdx._inference import evidence_likelihood
+from calfdx._likelihood import evidence_likelihood
 from calfdx._targets import SCORES, WELLS_POINTS, check_targets, target_values
 from calfdx.cli import main
 

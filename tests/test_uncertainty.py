@@ -14,7 +14,7 @@ from matplotlib.patches import Rectangle
 from scipy import stats
 
 import calfdx
-from calfdx._inference import evidence_likelihood
+from calfdx._likelihood import evidence_likelihood
 from calfdx._uncertainty import _CHUNK
 
 from .tablewriter import write_tables

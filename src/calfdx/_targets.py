@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._exceptions import InvalidOptionError
-from ._inference import ScoreTier, evidence_likelihood, in_tier, score_totals
+from ._likelihood import ScoreTier, evidence_likelihood, in_tier, score_totals
 from ._schema import Tables, Target
 from ._tables import parse_targets
 from ._wells import WELLS_ITEMS

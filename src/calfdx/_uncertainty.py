@@ -121,7 +121,7 @@ def _likelihood_entries(
     (P(e_F | cause; entry = 1) - base) / (1 - value). Entries under a parent state the
     evidence on the parent rules out (weight 0) are left out: they cannot move anything.
     """
-    from ._inference import evidence_likelihood, finding_weights
+    from ._likelihood import evidence_likelihood, finding_weights
 
     engine = compiled.engine
     tables = compiled.tables
@@ -362,7 +362,7 @@ def _drawn_posteriors(
     finding with a parent) one Dirichlet with concentration p N (N: its ess). Each draw's
     P(evidence | cause) is exact (:func:`evidence_likelihood` on the drawn tables).
     """
-    from ._inference import evidence_likelihood
+    from ._likelihood import evidence_likelihood
 
     tables = compiled.tables
     engine = compiled.engine
