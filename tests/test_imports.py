@@ -171,3 +171,39 @@ def test_low_module_pulls_in_no_facade(module: str) -> None:
     )
     loaded = {name.removeprefix("calfdx.") for name in json.loads(done.stdout)}
     assert loaded & set(FACADES) == set()
+
+
+#: Issue 11: no module over about 500 lines of code (docstrings, comments and blank lines
+#: not counted), so that each file does one job.
+MAX_CODE_LINES = 500
+
+
+def _code_lines(source: str) -> int:
+    """Count the lines of code of a module: not blank, not a comment, not in a docstring."""
+    docstrings: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+            first = node.body[0] if node.body else None
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
+                docstrings.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
+    return sum(
+        1
+        for number, line in enumerate(source.splitlines(), start=1)
+        if line.strip() and not line.strip().startswith("#") and number not in docstrings
+    )
+
+
+def test_code_line_counter() -> None:
+    source = (
+        '"""Doc.\n\nMore."""\n\n# comment\nx = 1\n\n\ndef f():\n    """Doc."""\n    return x\n'
+    )
+    assert _code_lines(source) == 3
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.glob("*.py")), ids=lambda path: path.name)
+def test_no_module_is_too_long(path: Path) -> None:
+    assert _code_lines(path.read_text(encoding="utf-8")) <= MAX_CODE_LINES
