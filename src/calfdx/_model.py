@@ -265,7 +265,7 @@ class Model:
         )
         engine = compiled.engine
         found = engine.fast_posterior(findings, more_findings)
-        soft: dict[str, Soft] = {}
+        soft_findings: Mapping[str, Soft] = _NO_SOFT
         if found is not None:
             evidence, probabilities, order = found
         else:
@@ -274,6 +274,7 @@ class Model:
             rows, soft = engine.rows(checked.hard), checked.soft
             evidence = engine.evidence(rows)
             if soft:
+                soft_findings = MappingProxyType(soft)
                 probabilities = engine.posterior_rows(rows, soft).tolist()
                 order = descending(probabilities)  # equal probabilities keep table order
             else:
@@ -286,7 +287,7 @@ class Model:
             dvt_probability >= threshold,
             threshold,
             MappingProxyType(evidence),
-            MappingProxyType(soft),
+            soft_findings,
             self,
             compiled,
             __version__,
@@ -721,6 +722,8 @@ class Model:
 
 #: Options of load_model() that a caller may pass to diagnose() by mistake.
 _MODEL_OPTIONS: Final = ("setting", "path", "priors")
+#: The soft findings of a result without soft evidence (one shared, empty, read-only view).
+_NO_SOFT: Final[Mapping[str, Soft]] = MappingProxyType({})
 
 
 def _check_model_options(
