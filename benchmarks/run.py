@@ -336,7 +336,8 @@ def main() -> None:
         "",
         "The lower bound is `diagnose()` and `json.dumps` of its posterior (23 unrounded "
         "probabilities) and alert, without triage, red flags, Wells, the conflict check or "
-        "the rest of the record: no service record can cost less. The 10x target needs the "
+        "the rest of the record: no record that carries the whole posterior costs less. The 10x "
+        "target needs the "
         f"whole path under {service['pgmpy'] / 10 * 1e6:.0f} µs.",
         "",
         "Where the service path's time goes (each part on its own, medians, the same patients): "
