@@ -6,7 +6,11 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 
+import pytest
+from hypothesis import event
 from hypothesis import strategies as st
+
+import calfdx
 
 from .tablewriter import Children, Likelihoods
 
@@ -190,6 +194,25 @@ def log_enumerate(
         return None
     norm = top + math.log(math.fsum(math.exp(v - top) for v in logs.values()))
     return {cause: math.exp(v - norm) for cause, v in logs.items()}
+
+
+def assert_agrees_with_enumeration(
+    model: calfdx.Model, findings: Mapping[str, str], expected: Mapping[str, float] | None
+) -> calfdx.Diagnosis | None:
+    """Check the model's posterior against :func:`log_enumerate`'s (1e-12), and return it.
+
+    When the enumeration finds the evidence impossible (None), diagnosing must raise
+    ``ImpossibleEvidenceError`` (never give a number), and None is returned.
+    """
+    if expected is None:
+        event("impossible evidence")
+        with pytest.raises(calfdx.ImpossibleEvidenceError):
+            model.diagnose(findings)
+        return None
+    result = model.diagnose(findings)
+    for cause, p in expected.items():
+        assert abs(result.posterior[cause] - p) <= 1e-12, (cause, result.posterior[cause], p)
+    return result
 
 
 def _logsumexp(values: Sequence[float]) -> float:
