@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -166,7 +168,20 @@ def test_bad_findings_are_rejected() -> None:
     )
 )
 def test_the_quick_tier_agrees_with_the_score(answers: dict[str, str]) -> None:
-    """Check the tier a result asks first (``tier_of``) is the score's, missing items too."""
+    """Check the tier a result asks first (``tier_of``) is the score's, missing items too.
+
+    Both are checked against every way of answering the missing items: the tier is known
+    exactly when all of them land in one tier.
+    """
+    missing = [item for item in calfdx.WELLS_ITEMS if item.finding not in answers]
+    present = sum(i.points for i in calfdx.WELLS_ITEMS if answers.get(i.finding) == i.state)
+    totals = {
+        present + sum(item.points for item, yes in zip(missing, choice, strict=True) if yes)
+        for choice in itertools.product((False, True), repeat=len(missing))
+    }
+    tiers = {"low" if t <= 0 else "moderate" if t <= 2 else "high" for t in totals}
+    assert score_checked(answers, ()).points_range == (min(totals), max(totals))
+    assert tier_of(answers) == (tiers.pop() if len(tiers) == 1 else None)
     assert tier_of(answers) == score_checked(answers, ()).tier
     result = calfdx.diagnose(answers)
     expected = score_checked(answers, ()).tier

@@ -216,11 +216,10 @@ def lacking_items(vocabulary: Collection[str]) -> list[str]:
     return [item.finding for item in WELLS_ITEMS if item.finding not in vocabulary]
 
 
-def tier_of(hard: Mapping[str, str]) -> Tier | None:
-    """Return the tier of hard evidence, or None when missing items could change it.
+def points_range(hard: Mapping[str, str]) -> tuple[int, int]:
+    """Return the lowest and highest Wells total that hard evidence allows.
 
-    The same tier as :func:`score_checked`'s, without the record: a result asks this first,
-    since with few findings the tier is usually open.
+    A missing item could be answered either way: it adds its points to one end only.
     """
     low = high = 0
     for item in WELLS_ITEMS:
@@ -233,6 +232,20 @@ def tier_of(hard: Mapping[str, str]) -> Tier | None:
         elif state == item.state:
             low += item.points
             high += item.points
+    return low, high
+
+
+def tier_of(hard: Mapping[str, str]) -> Tier | None:
+    """Return the tier of hard evidence, or None when missing items could change it.
+
+    The same tier as :func:`score_checked`'s, without the record: a result asks this first,
+    since with few findings the tier is usually open.
+    """
+    return _range_tier(*points_range(hard))
+
+
+def _range_tier(low: int, high: int) -> Tier | None:
+    """Return the tier of every total from ``low`` to ``high``, or None if they differ."""
     tier = _tier(low)
     return tier if tier == _tier(high) else None
 
@@ -245,30 +258,27 @@ def score_checked(hard: Mapping[str, str], soft: Collection[str]) -> WellsScore:
     """
     counted: list[tuple[str, int]] = []
     missing: list[str] = []
-    low = high = 0
     for item in WELLS_ITEMS:
         state = hard.get(item.finding)
         if state is None:
             missing.append(item.finding)
-            low += min(item.points, 0)
-            high += max(item.points, 0)
         else:
             counted.append((item.finding, item.points if state == item.state else 0))
     points = sum(p for _, p in counted)
-    points_range = (points + low, points + high)
-    tier = _tier(points_range[0]) if _tier(points_range[0]) == _tier(points_range[1]) else None
+    total_range = points_range(hard)
+    tier = _range_tier(*total_range)
     prevalence = prevalence_ci = None
     if tier is not None:
         prevalence, a, b = TIER_PREVALENCE[tier]
         prevalence_ci = (a, b)
     two_level: Literal["likely", "unlikely"] | None = None
-    if points_range[0] >= 2:
+    if total_range[0] >= 2:
         two_level = "likely"
-    elif points_range[1] <= 1:
+    elif total_range[1] <= 1:
         two_level = "unlikely"
     return WellsScore(
         points=points,
-        points_range=points_range,
+        points_range=total_range,
         counted=tuple(counted),
         missing=tuple(missing),
         tier=tier,
